@@ -35,11 +35,14 @@ func (c Change) StatusChanged() bool {
 	return c.Previous != c.Conversation.Status || c.PreviousAssignee != c.Conversation.AssigneeID
 }
 
-// ReadMark says a reader has seen a stream up to Seq.
+// ReadMark says a reader has seen their stream up to Seq. AgentSeq and
+// VisitorSeq give the same position in each stream's numbering.
 type ReadMark struct {
 	ReaderKind ActorKind `json:"reader_kind"`
 	ReaderID   string    `json:"reader_id"`
 	Seq        int64     `json:"seq"`
+	AgentSeq   int64     `json:"agent_seq,omitempty"`
+	VisitorSeq int64     `json:"visitor_seq,omitempty"`
 }
 
 // Notifier hears about committed changes. It must not block.
@@ -635,9 +638,19 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, convID string, seq int6
 		}
 		n, _ := res.RowsAffected()
 		moved = n > 0
-		change = Change{Conversation: conv, Previous: conv.Status, PreviousAssignee: conv.AssigneeID,
-			Read: &ReadMark{ReaderKind: a.Kind, ReaderID: a.ID, Seq: seq}}
-		return nil
+		mark := &ReadMark{ReaderKind: a.Kind, ReaderID: a.ID, Seq: seq}
+		// Translate the position into the other stream's numbering.
+		if a.Kind == VisitorActor {
+			mark.VisitorSeq = seq
+			err = tx.QueryRowContext(ctx, `SELECT seq FROM messages WHERE conversation_id = $1 AND visitor_seq = $2`, conv.ID, seq).Scan(&mark.AgentSeq)
+		} else {
+			mark.AgentSeq = seq
+			var v sql.NullInt64
+			err = tx.QueryRowContext(ctx, `SELECT MAX(visitor_seq) FROM messages WHERE conversation_id = $1 AND seq <= $2`, conv.ID, seq).Scan(&v)
+			mark.VisitorSeq = v.Int64
+		}
+		change = Change{Conversation: conv, Previous: conv.Status, PreviousAssignee: conv.AssigneeID, Read: mark}
+		return err
 	})
 	if err == nil && moved {
 		s.notify(ctx, change)
