@@ -1,0 +1,136 @@
+// Package config holds Tiski's settings: defaults, overridden by TISKI_*
+// environment variables, overridden by command-line flags.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a Tiski server.
+type Config struct {
+	Addr      string // listen address, HOST:PORT
+	DataDir   string // embedded database, uploaded files
+	DB        string // database URL; empty: SQLite in DataDir
+	Bus       string // "mem" (single node) or a nats:// URL
+	PublicURL string // how browsers reach this server; empty: derived from Addr
+	LogLevel  string
+	LogFormat string // text or json
+
+	SessionIdle       time.Duration
+	SessionMaxAge     time.Duration
+	VisitorTokenTTL   time.Duration
+	InactivityTimeout time.Duration
+	MaxUploadBytes    int64
+	ShutdownTimeout   time.Duration
+}
+
+// Default returns the settings Tiski runs with when told nothing.
+func Default() Config {
+	return Config{
+		Addr:              "127.0.0.1:8080",
+		DataDir:           "tiski-data",
+		Bus:               "mem",
+		LogLevel:          "info",
+		LogFormat:         "text",
+		SessionIdle:       12 * time.Hour,
+		SessionMaxAge:     7 * 24 * time.Hour,
+		VisitorTokenTTL:   365 * 24 * time.Hour,
+		InactivityTimeout: 30 * time.Minute,
+		MaxUploadBytes:    10 << 20,
+		ShutdownTimeout:   15 * time.Second,
+	}
+}
+
+// Bind registers the settings as flags of fs, with defaults taken from c.
+// After fs.Parse, call ApplyEnv.
+func (c *Config) Bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address HOST:PORT (port 0 picks a free one)")
+	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (embedded database, uploaded files)")
+	fs.StringVar(&c.DB, "db", c.DB, "database URL; empty uses SQLite in the data directory")
+	fs.StringVar(&c.Bus, "bus", c.Bus, `event bus between nodes: "mem" for a single node`)
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL browsers use to reach Tiski, e.g. https://chat.example.com")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
+	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "sign agents out after this long without use")
+	fs.DurationVar(&c.SessionMaxAge, "session-max-age", c.SessionMaxAge, "sign agents out after this long in any case")
+	fs.DurationVar(&c.VisitorTokenTTL, "visitor-token-ttl", c.VisitorTokenTTL, "forget an anonymous visitor unseen this long")
+	fs.DurationVar(&c.InactivityTimeout, "inactivity-timeout", c.InactivityTimeout, "close conversations idle this long")
+	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest file a chat may carry")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a graceful shutdown may take")
+}
+
+// EnvName is the environment variable for a flag: --public-url → TISKI_PUBLIC_URL.
+func EnvName(flagName string) string {
+	return "TISKI_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// ApplyEnv sets every flag of fs not given on the command line from its
+// TISKI_* environment variable, if set.
+func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", EnvName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+// Validate checks the settings and fills in derived ones.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr %q: want HOST:PORT", c.Addr)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("--data must not be empty")
+	}
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return err
+	}
+	c.DataDir = abs
+	if c.DB == "" {
+		c.DB = filepath.Join(c.DataDir, "tiski.db")
+	}
+	if c.Bus != "mem" && !strings.HasPrefix(c.Bus, "nats://") {
+		return fmt.Errorf(`--bus %q: want "mem" or nats://HOST:PORT`, c.Bus)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("--public-url %q: want http(s)://host[:port]", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
+	}
+	for name, d := range map[string]time.Duration{"session-idle": c.SessionIdle, "session-max-age": c.SessionMaxAge,
+		"visitor-token-ttl": c.VisitorTokenTTL, "inactivity-timeout": c.InactivityTimeout, "shutdown-timeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			return fmt.Errorf("--%s must be positive", name)
+		}
+	}
+	if c.MaxUploadBytes < 1024 || c.MaxUploadBytes > 1<<30 {
+		return fmt.Errorf("--max-upload-bytes must be between 1 KiB and 1 GiB")
+	}
+	return nil
+}
