@@ -126,3 +126,7 @@ func (s *Sessions) Sweep(ctx context.Context) (int64, error) {
 	})
 	return n, err
 }
+
+// Key identifies the session without revealing its token (for closing the
+// session's connections on logout).
+func (s Session) Key() string { return s.tokenHash }

@@ -8,6 +8,7 @@ import (
 
 	"tiski/internal/apperr"
 	"tiski/internal/chat"
+	"tiski/internal/ratelimit"
 )
 
 // Principal is who is behind a connection, as established by the HTTP
@@ -52,8 +53,8 @@ type Conn struct {
 	cancel context.CancelFunc
 	tr     transport
 	q      *outQueue
-	sends  *bucket
-	other  *bucket
+	sends  *ratelimit.Bucket
+	other  *ratelimit.Bucket
 	busy   sync.Mutex // held while a frame is handled; shutdown waits on it
 
 	mu       sync.Mutex
@@ -79,8 +80,8 @@ func (h *Hub) newConn(ctx context.Context, p Principal, tr transport) *Conn {
 	ctx, cancel := context.WithCancel(ctx)
 	c := &Conn{hub: h, id: h.node + "-" + itoa(h.connSeq.Add(1)), p: p, ctx: ctx, cancel: cancel, tr: tr,
 		follows: map[string]*follow{},
-		sends:   newBucket(h.opts.SendRate, h.opts.SendBurst),
-		other:   newBucket(50, 200)}
+		sends:   ratelimit.NewBucket(h.opts.SendRate, h.opts.SendBurst),
+		other:   ratelimit.NewBucket(50, 200)}
 	if p.Actor.Kind == chat.VisitorActor {
 		c.view = visitorView
 	}

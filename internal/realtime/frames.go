@@ -28,7 +28,7 @@ func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFr
 		}
 		return nil
 	}
-	if c != nil && f.T != TTyping && f.T != TPing && !c.other.take() {
+	if c != nil && f.T != TTyping && f.T != TPing && !c.other.Take() {
 		return &apperr.Error{Code: apperr.RateLimited, Message: "too many frames; slow down", RetryAfter: 1}
 	}
 	switch f.T {
@@ -37,7 +37,7 @@ func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFr
 	case TPing:
 		return out(encode(pongFrame{T: "pong", RID: f.RID, ServerTime: h.clock.Now()}), false)
 	case TSend:
-		if c != nil && !c.sends.take() {
+		if c != nil && !c.sends.Take() {
 			return &apperr.Error{Code: apperr.RateLimited, Message: "sending too fast; slow down", RetryAfter: 1}
 		}
 		if f.Kind == string(chat.File) {

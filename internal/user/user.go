@@ -417,3 +417,11 @@ func LockForAssignment(ctx context.Context, tx *sql.Tx, tenantID, userID string)
 	}
 	return GetTx(ctx, tx, tenantID, userID)
 }
+
+// Available counts the tenant's enabled users who are online: the widget
+// offers live chat only when someone is there to answer.
+func (s *Store) Available(ctx context.Context, tenantID string) (int, error) {
+	var n int
+	err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND status = 'online' AND disabled = FALSE`, tenantID).Scan(&n)
+	return n, err
+}

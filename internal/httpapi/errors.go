@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"tiski/internal/apperr"
+)
+
+// statusOf is the one place where error codes become HTTP statuses.
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid:      http.StatusBadRequest,
+	apperr.NotFound:     http.StatusNotFound,
+	apperr.Conflict:     http.StatusConflict,
+	apperr.Unauthorized: http.StatusUnauthorized,
+	apperr.TokenExpired: http.StatusUnauthorized,
+	apperr.Forbidden:    http.StatusForbidden,
+	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:  http.StatusTooManyRequests,
+	apperr.Unsupported:  http.StatusUnsupportedMediaType,
+	apperr.Unavailable:  http.StatusServiceUnavailable,
+	apperr.Internal:     http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status for an error.
+func Status(err error) int {
+	if s, ok := statusOf[apperr.CodeOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code       apperr.Code `json:"code"`
+	Message    string      `json:"message"`
+	Field      string      `json:"field,omitempty"`
+	RetryAfter int         `json:"retry_after,omitempty"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := apperr.As(err)
+	status := Status(e)
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", e.Code, "msg", e.Message)
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, RetryAfter: e.RetryAfter}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}
+
+// maxJSONBody bounds JSON request bodies.
+const maxJSONBody = 64 << 10
+
+// decodeJSON reads a JSON object into v: it must be JSON, valid UTF-8,
+// within the size limit, a single object, and have no unknown fields.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return apperr.New(apperr.Unsupported, "send JSON with Content-Type: application/json")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return apperr.New(apperr.TooLarge, "the request body is larger than %d KB", maxJSONBody>>10)
+		}
+		return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
+	}
+	return DecodeStrict(body, v)
+}
+
+// DecodeStrict decodes one JSON object with no unknown fields.
+func DecodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apperr.New(apperr.Invalid, "the request body is empty; send a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.Invalid, "the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := err.Error()
+		if len(msg) > 160 {
+			msg = msg[:160]
+		}
+		return apperr.New(apperr.Invalid, "the request body is not valid: %s", msg)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return apperr.New(apperr.Invalid, "the request body has data after the JSON object")
+	}
+	return nil
+}

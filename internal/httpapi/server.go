@@ -1,0 +1,202 @@
+// Package httpapi is Tiski's HTTP edge: the widget API for shoppers, the
+// console API for agents, first-run set-up, files, the realtime endpoints
+// and health checks. Handlers decode, validate, call the domain and answer;
+// errors map to statuses in one place (errors.go).
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"tiski/internal/attachment"
+	"tiski/internal/auth"
+	"tiski/internal/chat"
+	"tiski/internal/clock"
+	"tiski/internal/db"
+	"tiski/internal/ratelimit"
+	"tiski/internal/realtime"
+	"tiski/internal/site"
+	"tiski/internal/tenant"
+	"tiski/internal/user"
+	"tiski/internal/visitor"
+)
+
+// Deps are what the HTTP edge calls.
+type Deps struct {
+	DB       *db.DB
+	Tenants  *tenant.Store
+	Sites    *site.Store
+	Users    *user.Store
+	Visitors *visitor.Store
+	Sessions *auth.Sessions
+	Throttle *auth.Throttle
+	Chat     *chat.Service
+	Files    *attachment.Store
+	Hub      *realtime.Hub
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// PublicURL is the origin browsers reach Tiski at; empty means "the
+	// Host of each request" (fine behind no proxy).
+	PublicURL string
+	// SetupToken must accompany first-run set-up (printed at start).
+	SetupToken string
+	// Ready reports whether the node can take traffic.
+	Ready func(ctx context.Context) error
+	// Extra routes (the demo shop, assets of later front-ends).
+	Mount func(mux *http.ServeMux)
+}
+
+// Server serves Tiski's HTTP API.
+type Server struct {
+	Deps
+	log       *slog.Logger
+	mux       *http.ServeMux
+	visitorRL *ratelimit.Keyed // new visitors per client address
+	uploadRL  *ratelimit.Keyed // uploads per client address
+	loginRL   *ratelimit.Keyed // login attempts per client address
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	s := &Server{Deps: d, log: d.Log, mux: http.NewServeMux(),
+		visitorRL: ratelimit.NewKeyed(0.5, 20),
+		uploadRL:  ratelimit.NewKeyed(0.5, 10),
+		loginRL:   ratelimit.NewKeyed(0.5, 10),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.routes()
+	if d.Mount != nil {
+		d.Mount(s.mux)
+	}
+	return s
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /files/{tenant}/{id}", s.Files)
+	m.HandleFunc("GET /{$}", s.home)
+
+	// First-run set-up.
+	m.HandleFunc("GET /api/setup", s.setupStatus)
+	m.HandleFunc("POST /api/setup", s.setup)
+
+	// Widget API: shoppers, bearer tokens, CORS for the site's origins.
+	w := "/api/widget/v1/sites/{key}"
+	m.Handle("OPTIONS "+w+"/", s.widgetPreflight())
+	m.Handle("GET "+w, s.widget(false, s.siteConfig))
+	m.Handle("POST "+w+"/visitors", s.widget(false, s.createVisitor))
+	m.Handle("GET "+w+"/me", s.widget(true, s.getMe))
+	m.Handle("PATCH "+w+"/me", s.widget(true, s.patchMe))
+	m.Handle("GET "+w+"/conversations", s.widget(true, s.visitorConversations))
+	m.Handle("POST "+w+"/conversations", s.widget(true, s.startConversation))
+	m.Handle("GET "+w+"/conversations/{id}/messages", s.widget(true, s.visitorMessages))
+	m.Handle("POST "+w+"/conversations/{id}/close", s.widget(true, s.visitorClose))
+	m.Handle("POST "+w+"/conversations/{id}/rating", s.widget(true, s.rate))
+	m.Handle("POST "+w+"/files", s.widget(true, s.visitorUpload))
+	m.Handle("GET "+w+"/rt", s.widget(false, s.visitorWS))
+	m.Handle("POST "+w+"/rt/sse", s.widget(false, s.visitorSSE))
+	m.Handle("POST "+w+"/rt/frames", s.widget(true, s.visitorFrames))
+
+	// Console API: agents, session cookie + CSRF token.
+	c := "/api/console/v1"
+	m.HandleFunc("POST "+c+"/login", s.login)
+	m.Handle("POST "+c+"/logout", s.agent(user.Agent, s.logout))
+	m.Handle("GET "+c+"/me", s.agent(user.Agent, s.consoleMe))
+	m.Handle("PUT "+c+"/me/status", s.agent(user.Agent, s.setStatus))
+	m.Handle("GET "+c+"/conversations", s.agent(user.Agent, s.inbox))
+	m.Handle("GET "+c+"/conversations/{id}", s.agent(user.Agent, s.conversation))
+	m.Handle("GET "+c+"/conversations/{id}/messages", s.agent(user.Agent, s.agentMessages))
+	m.Handle("POST "+c+"/conversations/{id}/assign", s.agent(user.Agent, s.assign))
+	m.Handle("POST "+c+"/conversations/{id}/release", s.agent(user.Agent, s.release))
+	m.Handle("POST "+c+"/conversations/{id}/close", s.agent(user.Agent, s.agentClose))
+	m.Handle("POST "+c+"/conversations/{id}/files", s.agent(user.Agent, s.agentUpload))
+	m.Handle("GET "+c+"/visitors/{id}", s.agent(user.Agent, s.getVisitor))
+	m.Handle("GET "+c+"/visitors/{id}/conversations", s.agent(user.Agent, s.visitorHistory))
+	m.Handle("GET "+c+"/sites", s.agent(user.Agent, s.listSites))
+	m.Handle("POST "+c+"/sites", s.agent(user.Admin, s.createSite))
+	m.Handle("PATCH "+c+"/sites/{id}", s.agent(user.Admin, s.updateSite))
+	m.Handle("GET "+c+"/users", s.agent(user.Agent, s.listUsers))
+	m.Handle("POST "+c+"/users", s.agent(user.Admin, s.createUser))
+	m.Handle("PATCH "+c+"/users/{id}", s.agent(user.Admin, s.updateUser))
+	m.Handle("GET "+c+"/departments", s.agent(user.Agent, s.listDepartments))
+	m.Handle("POST "+c+"/departments", s.agent(user.Admin, s.createDepartment))
+	m.Handle("GET "+c+"/rt", s.agent(user.Agent, s.agentWS))
+	m.Handle("POST "+c+"/rt/sse", s.agent(user.Agent, s.agentSSE))
+	m.Handle("POST "+c+"/rt/frames", s.agent(user.Agent, s.agentFrames))
+}
+
+// ServeHTTP runs the middleware common to every request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("panic", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeJSON(rec, 500, errorBody{Error: errorDetail{Code: "internal", Message: "internal error"}})
+			}
+		}
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "dur", time.Since(start))
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and websocket.Accept reach the
+// underlying writer (Flush, Hijack, deadlines).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,220 @@
+// Package server wires Tiski together: it opens the database, builds the
+// stores, the chat service, the realtime hub and the HTTP edge, runs the
+// background sweepers, and shuts everything down in the order that loses
+// nothing.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"tiski/internal/attachment"
+	"tiski/internal/auth"
+	"tiski/internal/chat"
+	"tiski/internal/clock"
+	"tiski/internal/config"
+	"tiski/internal/db"
+	"tiski/internal/httpapi"
+	"tiski/internal/id"
+	"tiski/internal/realtime"
+	"tiski/internal/realtime/membus"
+	"tiski/internal/site"
+	"tiski/internal/tenant"
+	"tiski/internal/user"
+	"tiski/internal/visitor"
+)
+
+// Options build a Server. Only Config is required.
+type Options struct {
+	Config config.Config
+	Logger *slog.Logger
+	Clock  clock.Clock
+	Hasher *auth.Hasher
+	// Bus overrides the bus chosen by Config.Bus.
+	Bus realtime.Bus
+	Hub realtime.Options
+	// Mount adds routes (the demo shop, front-end assets).
+	Mount func(*http.ServeMux)
+}
+
+// Server is a running Tiski node.
+type Server struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Clock    clock.Clock
+	DB       *db.DB
+	Bus      realtime.Bus
+	Tenants  *tenant.Store
+	Sites    *site.Store
+	Users    *user.Store
+	Visitors *visitor.Store
+	Sessions *auth.Sessions
+	Chat     *chat.Service
+	Files    *attachment.Store
+	Hub      *realtime.Hub
+	HTTP     *httpapi.Server
+	// SetupToken unlocks first-run set-up on this run.
+	SetupToken string
+
+	httpServer *http.Server
+	stop       context.CancelFunc
+	bg         sync.WaitGroup
+}
+
+// New opens and migrates the database and builds a node. Call Serve, then
+// Shutdown.
+func New(ctx context.Context, o Options) (*Server, error) {
+	cfg := o.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
+	hasher := auth.Hasher{P: auth.DefaultParams}
+	if o.Hasher != nil {
+		hasher = *o.Hasher
+	}
+	d, err := db.Open(ctx, cfg.DB, db.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if _, err := d.Migrate(ctx, clk.Now()); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	fileSecret, err := d.Meta(ctx, "file_url_secret", func() string { return id.Secret("") })
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	bus := o.Bus
+	if bus == nil {
+		if cfg.Bus != "mem" {
+			d.Close()
+			return nil, fmt.Errorf("--bus %q: only the in-process bus is available in this build", cfg.Bus)
+		}
+		bus = membus.New()
+	}
+	s := &Server{Config: cfg, Log: log, Clock: clk, DB: d, Bus: bus,
+		Tenants:  tenant.NewStore(d, clk),
+		Sites:    site.NewStore(d, clk),
+		Users:    user.NewStore(d, clk, hasher),
+		Visitors: visitor.NewStore(d, clk, cfg.VisitorTokenTTL),
+		Sessions: auth.NewSessions(d, clk, cfg.SessionIdle, cfg.SessionMaxAge),
+	}
+	s.Chat = chat.NewService(d, clk, nil, log)
+	if s.Files, err = attachment.NewStore(filepath.Join(cfg.DataDir, "files"), []byte(fileSecret), d, clk, cfg.MaxUploadBytes); err != nil {
+		d.Close()
+		return nil, err
+	}
+	s.Hub = realtime.NewHub(bus, s.Chat, s.Files, clk, log, o.Hub)
+	s.Chat.SetNotifier(s.Hub)
+	s.SetupToken = id.Secret("")[:32]
+	s.HTTP = httpapi.New(httpapi.Deps{
+		DB: d, Tenants: s.Tenants, Sites: s.Sites, Users: s.Users, Visitors: s.Visitors,
+		Sessions: s.Sessions, Throttle: auth.NewThrottle(d, clk), Chat: s.Chat, Files: s.Files, Hub: s.Hub,
+		Clock: clk, Log: log, PublicURL: cfg.PublicURL, SetupToken: s.SetupToken,
+		Ready: s.ready, Mount: o.Mount,
+	})
+	return s, nil
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if err := s.DB.Ping(ctx); err != nil {
+		return errors.New("database unavailable")
+	}
+	return nil
+}
+
+// Listen opens the configured address.
+func (s *Server) Listen() (net.Listener, error) {
+	return net.Listen("tcp", s.Config.Addr)
+}
+
+// Serve answers HTTP on ln and runs the background sweepers until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	ctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.httpServer = &http.Server{
+		Handler:           s.HTTP,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.sweep(ctx)
+	}()
+	err := s.httpServer.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// sweep closes idle conversations and forgets expired sessions, once a
+// minute. Every node may run it: each close re-checks under a row lock.
+func (s *Server) sweep(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.Chat.CloseInactive(ctx, s.Config.InactivityTimeout); err != nil && ctx.Err() == nil {
+				s.Log.Warn("closing idle conversations", "err", err)
+			} else if n > 0 {
+				s.Log.Info("closed idle conversations", "count", n)
+			}
+			if _, err := s.Sessions.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.Log.Warn("sweeping sessions", "err", err)
+			}
+		}
+	}
+}
+
+// Shutdown stops taking requests, lets requests and frames in flight finish
+// (each acknowledged message is committed before its ack is written), closes
+// the realtime connections so clients resume elsewhere, and closes the
+// database after its last queued write.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.stop != nil {
+		s.stop()
+	}
+	var errs []error
+	httpDone := make(chan error, 1)
+	if s.httpServer != nil {
+		// Stop accepting and wait for plain requests; realtime streams are
+		// the hub's to drain, meanwhile.
+		go func() { httpDone <- s.httpServer.Shutdown(ctx) }()
+	} else {
+		httpDone <- nil
+	}
+	s.Hub.Shutdown(ctx)
+	if err := <-httpDone; err != nil {
+		errs = append(errs, err)
+	}
+	s.bg.Wait()
+	if err := s.Bus.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.DB.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
