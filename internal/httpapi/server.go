@@ -48,6 +48,32 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Extra routes (the demo shop, assets of later front-ends).
 	Mount func(mux *http.ServeMux)
+	// Limits per client address; zero values take the defaults.
+	Limits Limits
+}
+
+// Limits are per-address rates (events a second, and bursts) at the edge.
+// Many shoppers may share one address (mobile carriers' NAT), so the
+// defaults are generous; they stop floods, not people.
+type Limits struct {
+	NewVisitorsPerSec float64
+	NewVisitorsBurst  int
+	UploadsPerSec     float64
+	UploadsBurst      int
+	LoginsPerSec      float64
+	LoginsBurst       int
+}
+
+func (l *Limits) defaults() {
+	if l.NewVisitorsPerSec <= 0 {
+		l.NewVisitorsPerSec, l.NewVisitorsBurst = 2, 60
+	}
+	if l.UploadsPerSec <= 0 {
+		l.UploadsPerSec, l.UploadsBurst = 1, 20
+	}
+	if l.LoginsPerSec <= 0 {
+		l.LoginsPerSec, l.LoginsBurst = 0.5, 10
+	}
 }
 
 // Server serves Tiski's HTTP API.
@@ -62,10 +88,12 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
+	d.Limits.defaults()
+	l := d.Limits
 	s := &Server{Deps: d, log: d.Log, mux: http.NewServeMux(),
-		visitorRL: ratelimit.NewKeyed(0.5, 20),
-		uploadRL:  ratelimit.NewKeyed(0.5, 10),
-		loginRL:   ratelimit.NewKeyed(0.5, 10),
+		visitorRL: ratelimit.NewKeyed(l.NewVisitorsPerSec, l.NewVisitorsBurst),
+		uploadRL:  ratelimit.NewKeyed(l.UploadsPerSec, l.UploadsBurst),
+		loginRL:   ratelimit.NewKeyed(l.LoginsPerSec, l.LoginsBurst),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -262,7 +262,10 @@ func (c *Conn) follow(convID, epoch string, after *int64, rid string) error {
 	if c.follows[convID] != nil {
 		c.mu.Unlock()
 		// Already live: just send what the client says it lacks.
-		_, err := c.sendRange(conv, from, rid, false)
+		last, err := c.sendRange(conv, from, true)
+		if err == nil {
+			c.sendStored(encode(syncedFrame{T: "synced", RID: rid, Conv: convID, Epoch: conv.Epoch, Seq: last}))
+		}
 		return err
 	}
 	if len(c.follows) >= MaxSubs {
@@ -282,7 +285,7 @@ func (c *Conn) follow(convID, epoch string, after *int64, rid string) error {
 		c.sendStored(encode(resetFrame{T: "reset", Conv: convID, Epoch: conv.Epoch}))
 		from = 0
 	}
-	last, err := c.sendRange(conv, from, "", true)
+	last, err := c.sendRange(conv, from, true)
 	if err != nil {
 		c.unfollow(convID)
 		return err
@@ -314,8 +317,8 @@ func seqFor(e *event, v view) int64 {
 // sendRange sends the client's stream of conv after seq, page by page,
 // waiting for room in the queue. It returns the last sequence sent (or
 // after, if there was nothing). With all it sends to the end, otherwise one
-// page followed by a fetched frame.
-func (c *Conn) sendRange(conv chat.Conversation, after int64, rid string, all bool) (int64, error) {
+// page.
+func (c *Conn) sendRange(conv chat.Conversation, after int64, all bool) (int64, error) {
 	last := after
 	for {
 		ms, _, err := c.hub.chat.Messages(c.ctx, c.p.Actor, conv.ID, last, 200)

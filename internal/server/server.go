@@ -42,6 +42,8 @@ type Options struct {
 	Hub realtime.Options
 	// Mount adds routes (the demo shop, front-end assets).
 	Mount func(*http.ServeMux)
+	// Limits override the edge's per-address rate limits.
+	Limits httpapi.Limits
 }
 
 // Server is a running Tiski node.
@@ -127,7 +129,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		DB: d, Tenants: s.Tenants, Sites: s.Sites, Users: s.Users, Visitors: s.Visitors,
 		Sessions: s.Sessions, Throttle: auth.NewThrottle(d, clk), Chat: s.Chat, Files: s.Files, Hub: s.Hub,
 		Clock: clk, Log: log, PublicURL: cfg.PublicURL, SetupToken: s.SetupToken,
-		Ready: s.ready, Mount: o.Mount,
+		Ready: s.ready, Mount: o.Mount, Limits: o.Limits,
 	})
 	return s, nil
 }
