@@ -1,0 +1,47 @@
+# Tiski: the two commands of the README are `make demo` and `make test`.
+GO ?= go
+BIN := bin/tiski
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+
+.PHONY: all build demo serve test test-unit test-long vet fmt-check fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/tiski
+
+# Run Tiski on its embedded database with a demo shop on a second origin.
+demo: build
+	./$(BIN) demo
+
+serve: build
+	./$(BIN) serve
+
+# The whole test suite: formatting, vet, unit and store tests with the race
+# detector, the realtime, process-kill and fuzz-seed tests.
+test: fmt-check vet test-unit test-long
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Fast packages run under the race detector.
+test-unit:
+	$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /internal/realtime$$ -e /e2e$$)
+
+# Long scenario tests (many clients, killed processes) run without -race,
+# which would slow them tenfold.
+test-long:
+	$(GO) test -count=1 -timeout 15m ./internal/realtime/ ./e2e/
+
+# Fuzz each decoder for a while (not part of `make test`, which runs the
+# seed corpora only).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s ./internal/realtime/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeStrict -fuzztime 60s ./internal/httpapi/
+
+clean:
+	rm -rf bin
