@@ -28,6 +28,9 @@ type Config struct {
 	InactivityTimeout time.Duration
 	MaxUploadBytes    int64
 	ShutdownTimeout   time.Duration
+	// NewVisitorsPerSec limits how fast one client address may create
+	// visitors (bursts of 30 times the rate are allowed).
+	NewVisitorsPerSec float64
 }
 
 // Default returns the settings Tiski runs with when told nothing.
@@ -44,6 +47,7 @@ func Default() Config {
 		InactivityTimeout: 30 * time.Minute,
 		MaxUploadBytes:    10 << 20,
 		ShutdownTimeout:   15 * time.Second,
+		NewVisitorsPerSec: 2,
 	}
 }
 
@@ -63,6 +67,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.InactivityTimeout, "inactivity-timeout", c.InactivityTimeout, "close conversations idle this long")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest file a chat may carry")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a graceful shutdown may take")
+	fs.Float64Var(&c.NewVisitorsPerSec, "new-visitors-per-sec", c.NewVisitorsPerSec, "new visitors one client address may create a second (bursts of 30x)")
 }
 
 // EnvName is the environment variable for a flag: --public-url → TISKI_PUBLIC_URL.
@@ -128,6 +133,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			return fmt.Errorf("--%s must be positive", name)
 		}
+	}
+	if c.NewVisitorsPerSec <= 0 {
+		return fmt.Errorf("--new-visitors-per-sec must be positive")
 	}
 	if c.MaxUploadBytes < 1024 || c.MaxUploadBytes > 1<<30 {
 		return fmt.Errorf("--max-upload-bytes must be between 1 KiB and 1 GiB")

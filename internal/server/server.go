@@ -125,11 +125,15 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.Hub = realtime.NewHub(bus, s.Chat, s.Files, clk, log, o.Hub)
 	s.Chat.SetNotifier(s.Hub)
 	s.SetupToken = id.Secret("")[:32]
+	limits := o.Limits
+	if limits.NewVisitorsPerSec == 0 {
+		limits.NewVisitorsPerSec, limits.NewVisitorsBurst = cfg.NewVisitorsPerSec, int(30*cfg.NewVisitorsPerSec)+1
+	}
 	s.HTTP = httpapi.New(httpapi.Deps{
 		DB: d, Tenants: s.Tenants, Sites: s.Sites, Users: s.Users, Visitors: s.Visitors,
 		Sessions: s.Sessions, Throttle: auth.NewThrottle(d, clk), Chat: s.Chat, Files: s.Files, Hub: s.Hub,
 		Clock: clk, Log: log, PublicURL: cfg.PublicURL, SetupToken: s.SetupToken,
-		Ready: s.ready, Mount: o.Mount, Limits: o.Limits,
+		Ready: s.ready, Mount: o.Mount, Limits: limits,
 	})
 	return s, nil
 }
