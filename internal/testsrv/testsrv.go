@@ -48,6 +48,9 @@ type Options struct {
 	Config func(*config.Config)
 	// Limits default to generous ones: every test client shares 127.0.0.1.
 	Limits *httpapi.Limits
+	// NoSeed starts an empty installation (no tenant, site or users), as
+	// on a first run; Env.Tenant, Site, Owner and Agents stay empty.
+	NoSeed bool
 }
 
 // Cheap argon2 parameters: tests create many accounts.
@@ -90,6 +93,9 @@ func Start(t testing.TB, o Options) *Env {
 		<-done
 	})
 	e := &Env{Server: srv, URL: "http://" + ln.Addr().String(), Clock: srv.Clock}
+	if o.NoSeed {
+		return e
+	}
 	res, err := httpapi.Bootstrap(ctx, srv.DB, srv.Clock, srv.Sites, srv.Users, httpapi.SetupInput{
 		Organisation: "Kauppa Oy", SiteName: "Kauppa", SiteOrigins: []string{ShopOrigin},
 		Email: "owner@kauppa.example", Name: "Omistaja", Password: Password})
