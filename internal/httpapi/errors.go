@@ -96,23 +96,36 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 // DecodeStrict decodes one JSON object with no unknown fields.
 func DecodeStrict(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return apperr.New(apperr.Invalid, "the request body is empty; send a JSON object")
 	}
 	if !utf8.Valid(body) {
 		return apperr.New(apperr.Invalid, "the request body is not valid UTF-8")
 	}
+	// encoding/json takes null for any struct and leaves it untouched.
+	if trimmed[0] != '{' {
+		return apperr.New(apperr.Invalid, "the request body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := err.Error()
-		if len(msg) > 160 {
-			msg = msg[:160]
-		}
-		return apperr.New(apperr.Invalid, "the request body is not valid: %s", msg)
+		return apperr.New(apperr.Invalid, "the request body is not valid: %s", truncate(err.Error(), 160))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return apperr.New(apperr.Invalid, "the request body has data after the JSON object")
 	}
 	return nil
+}
+
+// truncate shortens s to at most n bytes without splitting a character
+// (decoder errors quote the client's input).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
