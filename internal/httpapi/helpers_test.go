@@ -37,10 +37,10 @@ type reply struct {
 // opt shapes a request.
 type opt func(*http.Request)
 
-func hdr(k, v string) opt      { return func(r *http.Request) { r.Header.Set(k, v) } }
-func ctype(v string) opt       { return hdr("Content-Type", v) }
-func origin(o string) opt      { return hdr("Origin", o) }
-func bearer(token string) opt  { return hdr("Authorization", "Bearer "+token) }
+func hdr(k, v string) opt       { return func(r *http.Request) { r.Header.Set(k, v) } }
+func ctype(v string) opt        { return hdr("Content-Type", v) }
+func origin(o string) opt       { return hdr("Origin", o) }
+func bearer(token string) opt   { return hdr("Authorization", "Bearer "+token) }
 func cookie(c *http.Cookie) opt { return func(r *http.Request) { r.AddCookie(c) } }
 
 var jsonCT = ctype("application/json")
