@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"net/http"
@@ -10,7 +12,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+
+	"tiski/client"
+	"tiski/internal/clock"
+	"tiski/internal/httpapi"
 	"tiski/internal/testsrv"
 )
 
@@ -720,4 +728,276 @@ func helloWithSubs(n int) []byte {
 		subs[i] = map[string]any{"conv": fmt.Sprint("c", i), "after": 0}
 	}
 	return mustJSON(map[string]any{"t": "hello", "v": 1, "subs": subs})
+}
+
+// TestFramesStayInTheirConversation: frames naming a conversation of
+// another visitor or tenant are refused one by one with not_found, and
+// show nothing of it.
+func TestFramesStayInTheirConversation(t *testing.T) {
+	w := newWorld(t)
+	before := snapshot(t, w.env)
+	type errFrame struct {
+		T, RID, Code, Conv string
+	}
+	frames := func(conv string) []byte {
+		return mustJSON([]map[string]any{
+			{"t": "fetch", "rid": "f", "conv": conv, "after": 0},
+			{"t": "read", "rid": "r", "conv": conv, "seq": 1},
+			{"t": "send", "rid": "s", "id": "steal-1", "conv": conv, "body": "minä tässä"},
+			{"t": "typing", "rid": "y", "conv": conv, "on": true, "text": "kirjoitan"},
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		path string
+		conv string
+		opts []opt
+	}{
+		{"another visitor of the site", w.wA + "/rt/frames", w.convA, []opt{origin(testsrv.ShopOrigin), bearer(w.visA2.Token)}},
+		{"a visitor of another tenant", w.wB + "/rt/frames", w.convA, []opt{origin(originB), bearer(w.visB.Token)}},
+		{"an agent of another tenant", cr + "/rt/frames", w.convA, []opt{w.ownerB.auth()}},
+		{"a visitor naming another tenant's conversation", w.wA + "/rt/frames", w.convB, []opt{origin(testsrv.ShopOrigin), bearer(w.visA.Token)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := send(t, w.env.URL, "POST", tc.path, frames(tc.conv), tc.opts...)
+			replies := decode[[]errFrame](t, r, 200)
+			if len(replies) != 4 {
+				t.Fatalf("%d replies, want 4: %s", len(replies), r.body)
+			}
+			for i, f := range replies {
+				if f.T != "error" || f.Code != "not_found" || f.RID != []string{"f", "r", "s", "y"}[i] {
+					t.Errorf("reply %d: %+v, want a not_found error", i, f)
+				}
+			}
+			for _, s := range []string{secretA, nameA, secretB, nameB} {
+				if bytes.Contains(r.body, []byte(s)) {
+					t.Fatalf("replies leak %q: %s", s, r.body)
+				}
+			}
+		})
+	}
+	sameSnapshot(t, before, snapshot(t, w.env))
+}
+
+// TestSocketRefusesBadFrames: the realtime socket answers a bad hello with
+// an error frame and closes; a bad frame later gets an error frame and the
+// connection carries on.
+func TestSocketRefusesBadFrames(t *testing.T) {
+	w := newWorld(t)
+	wsURL := "ws" + strings.TrimPrefix(w.env.URL, "http") + w.wA + "/rt"
+	dial := func(t *testing.T) *websocket.Conn {
+		t.Helper()
+		c, _, err := websocket.Dial(ctxT(t), wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {testsrv.ShopOrigin}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	type frame struct {
+		T, Code, Field, RID string
+	}
+	read := func(t *testing.T, c *websocket.Conn) frame {
+		t.Helper()
+		typ, data, err := c.Read(ctxT(t))
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		var f frame
+		if typ != websocket.MessageText || json.Unmarshal(data, &f) != nil {
+			t.Fatalf("server sent %v %q", typ, data)
+		}
+		return f
+	}
+	hello := string(mustJSON(map[string]any{"t": "hello", "v": 1, "token": w.visA.Token}))
+	for _, tc := range []struct {
+		name   string
+		typ    websocket.MessageType
+		data   string
+		code   string
+		status websocket.StatusCode
+	}{
+		{"not JSON", websocket.MessageText, "hello", "invalid", 4002},
+		{"invalid UTF-8", websocket.MessageText, strings.Replace(hello, `"hello"`, "\"hel\xfflo\"", 1), "invalid", 4002},
+		{"binary hello", websocket.MessageBinary, hello, "invalid", 4002},
+		{"ping before hello", websocket.MessageText, `{"t":"ping"}`, "invalid", 4002},
+		{"unknown field", websocket.MessageText, `{"t":"hello","v":1,"token":"x","role":"agent"}`, "invalid", 4002},
+		{"future version", websocket.MessageText, `{"t":"hello","v":9,"token":"x"}`, "unsupported", 4002},
+		{"wrong token", websocket.MessageText, `{"t":"hello","v":1,"token":"v_nope"}`, "unauthorized", 4001},
+		{"token of another tenant", websocket.MessageText, string(mustJSON(map[string]any{"t": "hello", "v": 1, "token": w.visB.Token})), "unauthorized", 4001},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t)
+			if err := c.Write(ctxT(t), tc.typ, []byte(tc.data)); err != nil {
+				t.Fatal(err)
+			}
+			if f := read(t, c); f.T != "error" || f.Code != tc.code {
+				t.Fatalf("first frame %+v, want error %s", f, tc.code)
+			}
+			_, _, err := c.Read(ctxT(t))
+			if got := websocket.CloseStatus(err); got != tc.status {
+				t.Fatalf("connection ended with %v (status %d), want close status %d", err, got, tc.status)
+			}
+		})
+	}
+
+	t.Run("bad frames after hello", func(t *testing.T) {
+		c := dial(t)
+		if err := c.Write(ctxT(t), websocket.MessageText, []byte(hello)); err != nil {
+			t.Fatal(err)
+		}
+		if f := read(t, c); f.T != "welcome" {
+			t.Fatalf("first frame %+v, want welcome", f)
+		}
+		bad := []struct{ data, code, field string }{
+			{"{\"t\":\"send\",\"id\":\"x\",\"body\":\"\xc0\xaf\"}", "invalid", ""},
+			{`{"t":"send","body":"no id"}`, "invalid", "id"},
+			{`{"t":"hello","v":1}`, "invalid", ""},
+			{`{"t":"sub","conv":"` + w.convB + `","rid":"other"}`, "not_found", ""},
+			{`{"t":"send","id":"x2","kind":"note","body":"sisäinen"}`, "invalid", "kind"},
+			{`{"t":"send","id":"x3","kind":"file","body":"ohi lomakkeen"}`, "invalid", "kind"},
+		}
+		for _, b := range bad {
+			if err := c.Write(ctxT(t), websocket.MessageText, []byte(b.data)); err != nil {
+				t.Fatal(err)
+			}
+			// The visitor follows their active conversation: skip its history.
+			f := read(t, c)
+			for f.T != "error" {
+				f = read(t, c)
+			}
+			if f.Code != b.code || (b.field != "" && f.Field != b.field) {
+				t.Fatalf("frame %q: got %+v, want %s %s", b.data, f, b.code, b.field)
+			}
+		}
+		if err := c.Write(ctxT(t), websocket.MessageText, []byte(`{"t":"ping","rid":"still-there"}`)); err != nil {
+			t.Fatal(err)
+		}
+		for f := read(t, c); f.RID != "still-there"; f = read(t, c) {
+		}
+	})
+}
+
+// TestVisitorTokenExpires: an unused visitor token ends after its time to
+// live with token_expired; each use (at most hourly) extends it.
+func TestVisitorTokenExpires(t *testing.T) {
+	fc := clock.NewFake(worldStart)
+	env := testsrv.Start(t, testsrv.Options{Clock: fc})
+	ttl := env.Config.VisitorTokenTTL
+	v, err := client.New(env.URL, testsrv.ShopOrigin).NewVisitor(ctxT(t), env.Site.WidgetKey, "fi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := func() reply {
+		return send(t, env.URL, "GET", "/api/widget/v1/sites/"+env.Site.WidgetKey+"/me", nil, origin(testsrv.ShopOrigin), bearer(v.Token))
+	}
+	fc.Advance(ttl - time.Hour)
+	if r := me(); r.status != 200 {
+		t.Fatalf("token refused before its expiry: %d %s", r.status, r.body)
+	}
+	fc.Advance(ttl - time.Hour) // long after the first expiry, within the extended one
+	if r := me(); r.status != 200 {
+		t.Fatalf("use did not extend the token: %d %s", r.status, r.body)
+	}
+	fc.Advance(ttl + time.Second)
+	checkError(t, me(), 401, "token_expired")
+}
+
+// TestVisitorCreationIsRateLimited: one address may create only so many
+// visitors; the refusal says when to retry and creates nothing.
+func TestVisitorCreationIsRateLimited(t *testing.T) {
+	env := testsrv.Start(t, testsrv.Options{Limits: &httpapi.Limits{NewVisitorsPerSec: 0.001, NewVisitorsBurst: 2,
+		UploadsPerSec: 1000, UploadsBurst: 1000, LoginsPerSec: 1000, LoginsBurst: 1000}})
+	path := "/api/widget/v1/sites/" + env.Site.WidgetKey + "/visitors"
+	for range 2 {
+		if r := send(t, env.URL, "POST", path, nil, origin(testsrv.ShopOrigin)); r.status != 201 {
+			t.Fatalf("visitor within the burst refused: %d %s", r.status, r.body)
+		}
+	}
+	r := send(t, env.URL, "POST", path, nil, origin(testsrv.ShopOrigin))
+	e := checkError(t, r, 429, "rate_limited")
+	if r.header.Get("Retry-After") != "10" || e.RetryAfter != 10 {
+		t.Fatalf("Retry-After %q, retry_after %d", r.header.Get("Retry-After"), e.RetryAfter)
+	}
+	if n := count(t, env, `SELECT COUNT(*) FROM visitors`); n != 2 {
+		t.Fatalf("%d visitors stored, want 2", n)
+	}
+}
+
+// TestRejectedSiteUpdateKeepsTheSite: an update with one bad field changes
+// none of the others.
+func TestRejectedSiteUpdateKeepsTheSite(t *testing.T) {
+	env := testsrv.Start(t, testsrv.Options{})
+	owner := login(t, env, env.Owner.Email, testsrv.Password)
+	sites := func() string {
+		return string(send(t, env.URL, "GET", consoleAPI+"/sites", nil, owner.auth()).body)
+	}
+	before := sites()
+	path := consoleAPI + "/sites/" + env.Site.ID
+	for _, body := range []string{
+		`{"name":"Uusi nimi","settings":{"color":"#12345","position":"left"}}`,
+		`{"name":"Uusi nimi","allowed_origins":["https://uusi.example","https://shop.example/path"]}`,
+		`{"name":"Uusi nimi","timezone":"Europe/Nowhere"}`,
+		`{"name":"Uusi nimi","allowed_origins":["https://uusi.example"],"language":"xx"}`,
+	} {
+		checkError(t, send(t, env.URL, "PATCH", path, []byte(body), owner.auth(), jsonCT), 400, "invalid")
+		if after := sites(); after != before {
+			t.Fatalf("a rejected update changed the site:\nbefore %s\nafter  %s", before, after)
+		}
+	}
+	r := send(t, env.URL, "PATCH", path, []byte(`{"name":"Uusi nimi","allowed_origins":["https://uusi.example"]}`), owner.auth(), jsonCT)
+	st := decode[struct {
+		Name    string   `json:"name"`
+		Origins []string `json:"allowed_origins"`
+	}](t, r, 200)
+	if st.Name != "Uusi nimi" || !slices.Equal(st.Origins, []string{"https://uusi.example"}) || sites() == before {
+		t.Fatalf("a valid update was not stored: %s", r.body)
+	}
+}
+
+// TestRejectedUploadLeavesNothing: an upload refused before or after its
+// file reached the disk leaves no file and no attachment row.
+func TestRejectedUploadLeavesNothing(t *testing.T) {
+	env := testsrv.Start(t, testsrv.Options{})
+	ctx := ctxT(t)
+	c := client.New(env.URL, testsrv.ShopOrigin)
+	v1, _ := c.NewVisitor(ctx, env.Site.WidgetKey, "fi")
+	v2, _ := c.NewVisitor(ctx, env.Site.WidgetKey, "fi")
+	conv1 := sendText(t, v1, "", "m1", "hei").Conv
+	png := pngBytes(t)
+	check := func(t *testing.T, files, rows int) {
+		t.Helper()
+		if got := storedFiles(t, env); len(got) != files {
+			t.Fatalf("files on disk %q, want %d", got, files)
+		}
+		if n := count(t, env, `SELECT COUNT(*) FROM attachments`); n != rows {
+			t.Fatalf("%d attachment rows, want %d", n, rows)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		v      *client.Visitor
+		conv   string
+		cmid   string
+		data   []byte
+		status int
+	}{
+		{"saved, then the conversation is another visitor's", v2, conv1, "x1", png, 404},
+		{"saved, then the conversation does not exist", v1, "01a20000-0000-7000-8000-000000000000", "x2", png, 404},
+		{"saved, then the id was used for a text", v1, conv1, "m1", png, 400},
+		{"refused by content", v1, conv1, "x3", []byte("<html><script>alert(1)</script></html>"), 415},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.v.Upload(ctx, tc.conv, tc.cmid, "kuva.png", tc.data)
+			var ae *client.Error
+			if !errors.As(err, &ae) || ae.Status != tc.status {
+				t.Fatalf("upload: %v, want status %d", err, tc.status)
+			}
+			check(t, 0, 0)
+		})
+	}
+	if _, err := v1.Upload(ctx, conv1, "ok-1", "kuva.png", png); err != nil {
+		t.Fatal(err)
+	}
+	check(t, 1, 1)
 }
