@@ -456,7 +456,7 @@ func TestFirstRunSetUp(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			statuses[i] = send(t, env.URL, "POST", "/api/setup", with("email", "owner"+strconv.Itoa(i)+"@uusi.example"), jsonCT).status
+			statuses[i] = send(t, env.URL, "POST", "/api/setup", with("email", "Owner"+strconv.Itoa(i)+"@Uusi.Example"), jsonCT).status
 		})
 	}
 	wg.Wait()
@@ -486,7 +486,7 @@ func TestFirstRunSetUp(t *testing.T) {
 	if err := env.DB.Read().QueryRowContext(ctxT(t), `SELECT email FROM users`).Scan(&ownerEmail); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(ownerEmail, "@uusi.example") {
+	if !strings.HasPrefix(ownerEmail, "owner") || !strings.HasSuffix(ownerEmail, "@uusi.example") {
 		t.Fatalf("owner email %q", ownerEmail)
 	}
 	s := login(t, env, ownerEmail, "hyvä pitkä salasana")
