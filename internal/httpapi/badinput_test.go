@@ -684,34 +684,71 @@ func (w *world) badCases(t *testing.T) []badCase {
 	return cs
 }
 
-// frameCases refuse malformed bodies of the frames endpoints.
+// frameCases refuse malformed bodies of the frames endpoints. A body that
+// cannot be split into frames is refused as a whole; a bad frame may be
+// refused as a whole or answered with an error frame of its own.
 func (w *world) frameCases(c func(name string, body []byte, status int, code, field string) badCase) []badCase {
 	var fifty []string
 	for range 51 {
 		fifty = append(fifty, `{"t":"ping"}`)
 	}
+	frame := func(name, body, field string) badCase {
+		bc := c(name, []byte(body), 0, "", "")
+		bc.check = func(t *testing.T, r reply) { checkFrameRefused(t, r, field) }
+		return bc
+	}
+	conv := w.convA
 	return []badCase{
-		c("empty body", []byte{}, 400, "invalid", ""),
+		frame("empty body", "", ""),
 		c("empty array", []byte(`[]`), 400, "invalid", ""),
 		c("too many frames", []byte("["+strings.Join(fifty, ",")+"]"), 400, "invalid", ""),
-		c("not JSON", []byte(`t=ping`), 400, "invalid", ""),
 		c("broken array", []byte(`[{"t":"ping"},`), 400, "invalid", ""),
-		c("array of numbers", []byte(`[1,2]`), 400, "invalid", ""),
-		c("invalid UTF-8", []byte("{\"t\":\"send\",\"id\":\"x1\",\"body\":\"\xed\xa0\x80\"}"), 400, "invalid", ""),
-		c("invalid UTF-8 in an array", []byte("[{\"t\":\"ping\"},{\"t\":\"send\",\"id\":\"x1\",\"body\":\"\xff\"}]"), 400, "invalid", ""),
-		c("unknown frame type", []byte(`{"t":"delete_all"}`), 400, "invalid", "t"),
-		c("no frame type", []byte(`{"rid":"1"}`), 400, "invalid", "t"),
-		c("unknown field", []byte(`{"t":"ping","sudo":true}`), 400, "invalid", ""),
-		c("trailing data", []byte(`{"t":"ping"}{"t":"ping"}`), 400, "invalid", ""),
-		c("send without id", []byte(`{"t":"send","body":"hei"}`), 400, "invalid", "id"),
-		c("fetch without after", []byte(`{"t":"fetch","conv":"`+w.convA+`"}`), 400, "invalid", "after"),
-		c("fetch with negative after", []byte(`{"t":"fetch","conv":"`+w.convA+`","after":-5}`), 400, "invalid", "after"),
-		c("fetch with limit too big", []byte(`{"t":"fetch","conv":"`+w.convA+`","after":0,"limit":501}`), 400, "invalid", "limit"),
-		c("read with seq 0", []byte(`{"t":"read","conv":"`+w.convA+`","seq":0}`), 400, "invalid", "seq"),
-		c("typing without on", []byte(`{"t":"typing","conv":"`+w.convA+`"}`), 400, "invalid", "on"),
-		c("rid too long", []byte(`{"t":"ping","rid":"`+strings.Repeat("r", 65)+`"}`), 400, "invalid", ""),
+		c("array with trailing data", []byte(`[{"t":"ping"}] x`), 400, "invalid", ""),
 		c("body too large", []byte(`[{"t":"send","id":"x","body":"`+strings.Repeat("x", 300<<10)+`"}]`), 413, "too_large", ""),
+		frame("not JSON", `t=ping`, ""),
+		frame("array of numbers", `[1,2]`, ""),
+		frame("invalid UTF-8", "{\"t\":\"send\",\"id\":\"x1\",\"body\":\"\xed\xa0\x80\"}", ""),
+		frame("invalid UTF-8 in an array", "[{\"t\":\"ping\"},{\"t\":\"send\",\"id\":\"x1\",\"body\":\"\xff\"}]", ""),
+		frame("unknown frame type", `{"t":"delete_all"}`, "t"),
+		frame("no frame type", `{"rid":"1"}`, "t"),
+		frame("unknown field", `{"t":"ping","sudo":true}`, ""),
+		frame("trailing data", `{"t":"ping"}{"t":"ping"}`, ""),
+		frame("send without id", `{"t":"send","body":"hei"}`, "id"),
+		frame("fetch without after", `{"t":"fetch","conv":"`+conv+`"}`, "after"),
+		frame("fetch with negative after", `{"t":"fetch","conv":"`+conv+`","after":-5}`, "after"),
+		frame("fetch with limit too big", `{"t":"fetch","conv":"`+conv+`","after":0,"limit":501}`, "limit"),
+		frame("read with seq 0", `{"t":"read","conv":"`+conv+`","seq":0}`, "seq"),
+		frame("typing without on", `{"t":"typing","conv":"`+conv+`"}`, "on"),
+		frame("rid too long", `{"t":"ping","rid":"`+strings.Repeat("r", 65)+`"}`, ""),
+		frame("hello after the stream opened", `{"t":"hello","v":1}`, ""),
 	}
+}
+
+// checkFrameRefused accepts a 400 invalid answer, or a 200 answer whose
+// replies include an invalid error frame (naming field, if given).
+func checkFrameRefused(t *testing.T, r reply, field string) {
+	t.Helper()
+	if r.status != 200 {
+		e := checkError(t, r, 400, "invalid")
+		if field != "" && e.Field != field {
+			t.Fatalf("error field %q, want %q", e.Field, field)
+		}
+		return
+	}
+	var replies []struct {
+		T     string `json:"t"`
+		Code  string `json:"code"`
+		Field string `json:"field"`
+	}
+	if err := json.Unmarshal(r.body, &replies); err != nil {
+		t.Fatalf("replies: %v: %s", err, r.body)
+	}
+	for _, f := range replies {
+		if f.T == "error" && f.Code == "invalid" && (field == "" || f.Field == field) {
+			return
+		}
+	}
+	t.Fatalf("the bad frame was not refused: %s", r.body)
 }
 
 func manyOrigins(n int) []string {
