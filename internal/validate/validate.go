@@ -6,6 +6,7 @@ package validate
 import (
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -80,11 +81,19 @@ func Origin(field, s string) (string, error) {
 		return "", apperr.FieldError(field, "%q is not an origin like https://shop.example", s)
 	}
 	host := strings.ToLower(u.Host)
-	// Browsers leave default ports out of the Origin header; so do we.
-	if u.Scheme == "https" {
-		host = strings.TrimSuffix(host, ":443")
-	} else {
-		host = strings.TrimSuffix(host, ":80")
+	// Write the port as browsers do in the Origin header: in plain digits,
+	// and not at all when it is empty or the scheme's default.
+	if port := u.Port(); port != "" || strings.HasSuffix(host, ":") {
+		host = strings.TrimSuffix(strings.TrimSuffix(host, port), ":")
+		if port != "" {
+			n, err := strconv.Atoi(port)
+			if err != nil || n < 1 || n > 65535 {
+				return "", apperr.FieldError(field, "%q has no valid port", s)
+			}
+			if !(u.Scheme == "https" && n == 443 || u.Scheme == "http" && n == 80) {
+				host += ":" + strconv.Itoa(n)
+			}
+		}
 	}
 	return u.Scheme + "://" + host, nil
 }
