@@ -1,0 +1,184 @@
+// Package bench measures a Tiski server from the outside: it starts the
+// server as a child process (or uses one already running), sets it up over
+// HTTP, and drives it over real sockets with the Go client. It reports the
+// message round trip at a fixed offered rate, the sustained stored
+// messages a second when senders go as fast as they can, and the server's
+// memory per idle connection, and checks at the end that every message was
+// stored exactly once.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Config is one benchmark run.
+type Config struct {
+	Size     string        // preset the other values came from: quick or full
+	Visitors int           // active visitors, each in a conversation with an agent
+	Agents   int           // agents sharing the active conversations (at most 50 each)
+	Idle     int           // extra idle visitor connections for the memory figures
+	Rate     float64       // messages a second offered in the round-trip phase
+	Duration time.Duration // length of the round-trip and the throughput phases
+	Senders  int           // concurrent senders in the throughput phase
+	Settle   time.Duration // wait after the idle ramp before reading steady memory
+	Probe    bool          // also run the in-process group-commit probe
+	JSON     string        // write every figure to this file
+
+	// Server is the URL of a running server to measure instead of a child.
+	// It needs SetupToken (a fresh server) or an admin's AdminEmail and
+	// AdminPassword, and a high --new-visitors-per-sec.
+	Server        string
+	SetupToken    string
+	AdminEmail    string
+	AdminPassword string
+	// Binary is the server executable to run; empty means this program.
+	Binary string
+	// Version is recorded with the results.
+	Version string
+}
+
+// Preset returns the settings of a named size.
+func Preset(size string) (Config, error) {
+	switch size {
+	case "quick":
+		return Config{Size: size, Visitors: 200, Agents: 4, Idle: 2000, Rate: 1000, Duration: 15 * time.Second,
+			Senders: 1000, Settle: 5 * time.Second, Probe: true}, nil
+	case "full":
+		return Config{Size: size, Visitors: 500, Agents: 10, Idle: 10000, Rate: 1000, Duration: 60 * time.Second,
+			Senders: 2000, Settle: 60 * time.Second, Probe: true}, nil
+	}
+	return Config{}, fmt.Errorf("--size %q: want quick or full", size)
+}
+
+// Bind registers the settings as flags of fs, with c's values as defaults.
+func (c *Config) Bind(fs *flag.FlagSet) {
+	fs.StringVar(&c.Size, "size", c.Size, "preset: quick (about a minute) or full; other flags override it")
+	fs.IntVar(&c.Visitors, "visitors", c.Visitors, "active chatting visitors")
+	fs.IntVar(&c.Agents, "agents", c.Agents, "agents serving them (each takes at most 50 chats)")
+	fs.IntVar(&c.Idle, "idle", c.Idle, "extra idle visitor connections for the memory measurement")
+	fs.Float64Var(&c.Rate, "rate", c.Rate, "messages a second offered in the round-trip phase (fixed-rate open loop)")
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "length of the round-trip and of the throughput phase")
+	fs.IntVar(&c.Senders, "senders", c.Senders, "concurrent senders in the throughput phase (closed loop)")
+	fs.DurationVar(&c.Settle, "settle", c.Settle, "wait after opening the idle connections before reading steady memory")
+	fs.BoolVar(&c.Probe, "probe", c.Probe, "also measure group commit in-process (store API, no sockets)")
+	fs.StringVar(&c.JSON, "json", c.JSON, "write every figure to this JSON file")
+	fs.StringVar(&c.Server, "server", c.Server, "URL of a running server to measure instead of a child process (no memory figures)")
+	fs.StringVar(&c.SetupToken, "setup-token", c.SetupToken, "with --server: first-run set-up token of a fresh server")
+	fs.StringVar(&c.AdminEmail, "admin-email", c.AdminEmail, "with --server: an admin account of a server set up already")
+	fs.StringVar(&c.AdminPassword, "admin-password", c.AdminPassword, "with --server: that admin's password")
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Visitors < 1 || c.Agents < 1 || c.Idle < 0 || c.Senders < 1:
+		return fmt.Errorf("need at least one visitor, agent and sender, and no negative counts")
+	case c.Agents*maxChats < c.Visitors:
+		return fmt.Errorf("%d agents can take at most %d chats; use at least %d agents", c.Agents, c.Agents*maxChats, (c.Visitors+maxChats-1)/maxChats)
+	case c.Rate <= 0 || c.Duration <= 0:
+		return fmt.Errorf("--rate and --duration must be positive")
+	case c.Rate/float64(c.Visitors) > maxVisitorRate:
+		return fmt.Errorf("%.0f msgs/s over %d visitors is more than %d a second each (the server allows 10); add visitors",
+			c.Rate, c.Visitors, maxVisitorRate)
+	case c.Server != "" && c.SetupToken == "" && (c.AdminEmail == "" || c.AdminPassword == ""):
+		return fmt.Errorf("--server needs --setup-token, or --admin-email and --admin-password")
+	}
+	return nil
+}
+
+const (
+	maxChats       = 50 // the server's highest max_chats per agent
+	maxVisitorRate = 8  // msgs/s per connection we offer; the server limits it to 10
+)
+
+// Run runs the benchmark, prints the results as a table to out and
+// progress to log, and writes the JSON file if asked. It returns an error
+// if the run could not be completed or a message was lost or duplicated.
+func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	res := &Result{Version: cfg.Version, Started: time.Now().UTC().Truncate(time.Second), Machine: machine(), Settings: settingsOf(cfg)}
+	r := &run{cfg: cfg, res: res, log: log, base: time.Now()}
+	r.open.recv = make([][]uint32, cfg.Visitors)
+	r.open.perVisitor = int(cfg.Duration.Seconds()*cfg.Rate/float64(cfg.Visitors)) + 2
+	for i := range r.open.recv {
+		r.open.recv[i] = make([]uint32, r.open.perVisitor)
+	}
+	url := cfg.Server
+	if url == "" {
+		bin := cfg.Binary
+		if bin == "" {
+			var err error
+			if bin, err = os.Executable(); err != nil {
+				return nil, err
+			}
+		}
+		r.logf("starting %s serve", bin)
+		srv, err := startChild(ctx, bin, log)
+		if err != nil {
+			return nil, err
+		}
+		defer srv.Stop()
+		r.srv, url = srv, srv.URL
+		res.Settings.Server = "child process " + bin + " serve (pid " + fmt.Sprint(srv.Pid) + ")"
+		res.Settings.ServerPID = srv.Pid
+		res.Storage = storageOf(srv.dir)
+		res.Memory.Goroutines = "not available: the server reports none and the benchmark adds no debug endpoint (see the GC's stack figure)"
+	} else {
+		res.Settings.Server = url
+		res.Storage = storageOf("")
+		res.Notes = append(res.Notes, "A running server was measured: no memory or CPU figures of the server.")
+	}
+	err := r.all(ctx, url)
+	r.closeStreams()
+	if r.srv != nil {
+		r.srv.Stop()
+	}
+	if err == nil && cfg.Probe {
+		r.logf("store probe (in-process group commit)")
+		res.Probe, err = probe(ctx, cfg)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.print(out)
+	if cfg.JSON != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(cfg.JSON, append(b, '\n'), 0o644); err != nil {
+			return res, err
+		}
+	}
+	if v := res.Verify; v.Lost > 0 || v.Duplicates > 0 || v.Gaps > 0 || v.Unexpected > 0 {
+		return res, fmt.Errorf("messages went wrong: %d lost, %d duplicated, %d gaps, %d unexpected", v.Lost, v.Duplicates, v.Gaps, v.Unexpected)
+	}
+	return res, nil
+}
+
+func (r *run) all(ctx context.Context, url string) error {
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"set-up", func(ctx context.Context) error { return r.setup(ctx, url) }},
+		{"round trip", r.roundTrip},
+		{"idle connections", r.idle},
+		{"throughput", r.throughput},
+		{"verification", r.verify},
+	}
+	for _, s := range steps {
+		if err := s.fn(ctx); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+func (r *run) logf(format string, args ...any) {
+	fmt.Fprintf(r.log, "bench: %5.1fs  %s\n", time.Since(r.base).Seconds(), fmt.Sprintf(format, args...))
+}

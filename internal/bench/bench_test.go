@@ -1,0 +1,95 @@
+//go:build linux
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestTinyRun runs the whole benchmark at a tiny size against a server
+// built from this tree. It checks that figures come out and that nothing
+// was lost, never how fast anything was: test machines are shared.
+func TestTinyRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the server and runs it as a child process")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tiski")
+	if out, err := exec.Command("go", "build", "-o", bin, "tiski/cmd/tiski").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp) // the server's and the probe's data directories go here
+	jsonPath := filepath.Join(dir, "bench.json")
+	cfg := Config{Size: "tiny", Visitors: 5, Agents: 2, Idle: 20, Rate: 20, Duration: 2 * time.Second, Senders: 25,
+		Settle: time.Second, Probe: true, JSON: jsonPath, Binary: bin, Version: "test"}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	var out, log bytes.Buffer
+	res, err := Run(ctx, cfg, &out, &log)
+	if err != nil {
+		t.Fatalf("run: %v\nlog:\n%s", err, log.String())
+	}
+	if testing.Verbose() {
+		t.Logf("log:\n%s", log.String())
+	}
+	t.Logf("\n%s", out.String())
+
+	rt, tp, mem, v := res.RoundTrip, res.Throughput, res.Memory, res.Verify
+	if rt.Acked == 0 || rt.Received != rt.Acked || rt.Latency.Count == 0 || rt.Ack.Count == 0 || rt.Latency.Max <= 0 {
+		t.Errorf("round trip: %+v", rt)
+	}
+	if tp.Stored == 0 || tp.PerSec <= 0 || tp.Ack.Count == 0 {
+		t.Errorf("throughput: %+v", tp)
+	}
+	if mem.RSSBefore <= 0 || mem.RSSSteady <= 0 || mem.RSSPeak <= 0 || mem.Connected != 20 || mem.Failed != 0 {
+		t.Errorf("memory: %+v", mem)
+	}
+	if v.Lost != 0 || v.Duplicates != 0 || v.Gaps != 0 || v.Unexpected != 0 || v.Messages == 0 || v.Conversations != 25 {
+		t.Errorf("verification: %+v", v)
+	}
+	if len(res.Probe) != 3 || res.Probe[2].Stored == 0 || res.Probe[2].Commits == 0 {
+		t.Errorf("store probe: %+v", res.Probe)
+	}
+	if res.Machine.NumCPU == 0 || res.Machine.Go == "" || res.Storage.Synchronous == "" {
+		t.Errorf("machine or storage missing: %+v %+v", res.Machine, res.Storage)
+	}
+	for _, want := range []string{"(a) Round trip", "(b) Throughput", "(c) Server memory", "(d) Group commit", "lost 0, duplicates 0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Result
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("JSON: %v", err)
+	}
+	if back.Verify != res.Verify || back.RoundTrip.Acked != rt.Acked || back.Memory.RSSSteady != mem.RSSSteady {
+		t.Errorf("JSON differs from the result")
+	}
+
+	// The server is gone and so are the data directories.
+	if err := syscall.Kill(res.Settings.ServerPID, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("server process %d still exists: %v", res.Settings.ServerPID, err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("left behind in TMPDIR: %v", left)
+	}
+}

@@ -1,0 +1,414 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tiski/client"
+)
+
+// openState tracks the round-trip phase. Message k of visitor v is due at
+// start + (k·N + v)/rate: the schedule is fixed in advance, and latency is
+// measured from the due time, so a stalled send delays (and is charged to)
+// the messages behind it instead of hiding them (no coordinated omission).
+type openState struct {
+	start      atomic.Int64 // due time of message 0, as an offset from run.base
+	perVisitor int
+	recv       [][]uint32 // [v][k]: times the agent got the message (atomic)
+	received   atomic.Int64
+	redeliver  atomic.Int64
+	rtt, ack   samples
+}
+
+func (o *openState) due(n int, rate float64, v, k int) time.Duration {
+	return time.Duration(o.start.Load()) + time.Duration(float64(k*n+v)*float64(time.Second)/rate)
+}
+
+// onAgentFrame runs on each agent stream's reading goroutine.
+func (r *run) onAgentFrame(f client.Frame) {
+	if f.T != "msg" || f.M == nil || f.M.From.Kind != "visitor" || !strings.HasPrefix(f.M.CMID, "o-") {
+		return
+	}
+	now := time.Now()
+	vs, ks, _ := strings.Cut(f.M.CMID[2:], "-")
+	v, err1 := strconv.Atoi(vs)
+	k, err2 := strconv.Atoi(ks)
+	if err1 != nil || err2 != nil || v >= len(r.open.recv) || k >= r.open.perVisitor {
+		return
+	}
+	if atomic.AddUint32(&r.open.recv[v][k], 1) > 1 {
+		r.open.redeliver.Add(1)
+		return
+	}
+	r.open.received.Add(1)
+	r.open.rtt.add(now.Sub(r.base.Add(r.open.due(r.cfg.Visitors, r.cfg.Rate, v, k))))
+}
+
+// roundTrip offers cfg.Rate messages a second, spread evenly over the
+// active visitors, and measures each from its due time to the agent's
+// stream (round trip) and to its acknowledgement (durable commit).
+func (r *run) roundTrip(ctx context.Context) error {
+	n, rate, dur := r.cfg.Visitors, r.cfg.Rate, r.cfg.Duration
+	r.logf("round trip: %.0f msgs/s for %s", rate, dur)
+	load := startLoad(r.srv)
+	r.open.start.Store(int64(time.Since(r.base) + 100*time.Millisecond))
+	var wg sync.WaitGroup
+	var acked, failed atomic.Int64
+	for i := range n {
+		v := r.vis[i]
+		wg.Go(func() {
+			var acks []time.Duration
+			defer func() { r.open.ack.addAll(acks) }()
+			for k := 0; k < r.open.perVisitor; k++ {
+				due := r.open.due(n, rate, i, k)
+				if due-time.Duration(r.open.start.Load()) >= dur {
+					return
+				}
+				at := r.base.Add(due)
+				if sleepCtx(ctx, time.Until(at)) != nil {
+					return
+				}
+				cmid := fmt.Sprintf("o-%d-%d", i, k)
+				v.sent = append(v.sent, cmid)
+				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				_, err := v.s.Send(sctx, v.conv, cmid, "text", body(cmid))
+				cancel()
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					v.failed[cmid] = true
+					failed.Add(1)
+					continue
+				}
+				acks = append(acks, time.Since(at))
+				acked.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Let the last messages reach the agents.
+	for wait := time.Now(); r.open.received.Load() < acked.Load() && time.Since(wait) < 30*time.Second; {
+		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	rt := &r.res.RoundTrip
+	rt.Rate, rt.Seconds = rate, dur.Seconds()
+	rt.Acked, rt.SendErrors = acked.Load(), failed.Load()
+	rt.Sent = rt.Acked + rt.SendErrors
+	rt.Achieved = float64(rt.Acked) / dur.Seconds()
+	rt.Received, rt.Redelivered = r.open.received.Load(), r.open.redeliver.Load()
+	rt.Latency, rt.Ack = r.open.rtt.dist(), r.open.ack.dist()
+	rt.ServerCPU, rt.BenchCPU = load.cores()
+	for _, a := range r.agents {
+		rt.AgentReconnects += a.s.Connects.Load() - 1
+	}
+	return nil
+}
+
+// idle opens cfg.Idle more visitor connections that only keep alive, and
+// reads the server's resident memory before, during and after the ramp.
+func (r *run) idle(ctx context.Context) error {
+	k := r.cfg.Idle
+	m := &r.res.Memory
+	m.Idle = k
+	if k == 0 {
+		return nil
+	}
+	r.logf("creating %d idle visitors", k)
+	vs, err := r.newVisitors(ctx, k)
+	if err != nil {
+		return err
+	}
+	r.vis = append(r.vis, vs...)
+	hwm := false
+	if r.srv != nil {
+		st, err := r.settled(ctx)
+		if err != nil {
+			return err
+		}
+		m.RSSBefore, m.ThreadsBefore = st.RSS, st.Threads
+		hwm = resetPeak(r.srv.Pid) == nil
+		m.PeakFrom = "VmRSS sampled every 50 ms"
+		if hwm {
+			m.PeakFrom = "VmHWM, reset before the ramp, and VmRSS sampled every 50 ms"
+		}
+	}
+	r.logf("opening %d idle connections", k)
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	if r.srv != nil {
+		sampler.Go(func() {
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			for {
+				if st, err := readStatus(r.srv.Pid); err == nil && st.RSS > peak.Load() {
+					peak.Store(st.RSS)
+				}
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+	start := time.Now()
+	// Ramp at 2,000 new connections a second, like the peer measurement.
+	for i, v := range vs {
+		if err := sleepCtx(ctx, time.Until(start.Add(time.Duration(i)*time.Second/2000))); err != nil {
+			close(stop)
+			return err
+		}
+		v.s = v.v.Connect(r.streamOptions())
+	}
+	connected := 0
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+		connected = 0
+		for _, v := range vs {
+			if v.s.Connected() {
+				connected++
+			}
+		}
+		if connected == k {
+			break
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			close(stop)
+			return err
+		}
+	}
+	m.Connected, m.Failed, m.RampSeconds = connected, k-connected, time.Since(start).Seconds()
+	rampEnd := time.Now()
+	if r.srv == nil {
+		close(stop)
+		return nil
+	}
+	// Hold, sampling, so that the memory the ramp used can be collected.
+	for t := time.Duration(0); t < r.cfg.Settle; t += time.Second {
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			close(stop)
+			return err
+		}
+		if st, err := readStatus(r.srv.Pid); err == nil {
+			m.Series = append(m.Series, RSSSample{Seconds: time.Since(rampEnd).Seconds(), RSS: st.RSS})
+		}
+	}
+	close(stop)
+	sampler.Wait()
+	st, err := readStatus(r.srv.Pid)
+	if err != nil {
+		return err
+	}
+	m.RSSSteady, m.ThreadsAfter = st.RSS, st.Threads
+	m.RSSPeak = peak.Load()
+	if hwm {
+		m.RSSPeak = max(m.RSSPeak, st.HWM)
+	}
+	if connected > 0 {
+		m.PerConnSteady = float64(m.RSSSteady-m.RSSBefore) / float64(connected)
+		m.PerConnPeak = float64(m.RSSPeak-m.RSSBefore) / float64(connected)
+	}
+	if g, ok := r.srv.lastGC(start); ok {
+		m.GC = &GCFigures{SecondsAfterRamp: g.At.Sub(rampEnd).Seconds(), HeapLiveMB: g.HeapLive, HeapGoalMB: g.Goal, StacksMB: g.Stacks}
+	}
+	return nil
+}
+
+// settled waits until the server's RSS stops moving (the set-up's password
+// hashing leaves garbage behind) and returns it.
+func (r *run) settled(ctx context.Context) (procStatus, error) {
+	prev, err := readStatus(r.srv.Pid)
+	for i := 0; err == nil && i < 30; i++ {
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return prev, err
+		}
+		st, e := readStatus(r.srv.Pid)
+		if e != nil {
+			return st, e
+		}
+		d := st.RSS - prev.RSS
+		prev = st
+		if d < 256<<10 && d > -(256<<10) {
+			break
+		}
+	}
+	return prev, err
+}
+
+// throughput lets cfg.Senders visitors send as fast as the server acks
+// (each connection has one message in flight, as the protocol serves a
+// connection's frames in order) and counts stored messages a second.
+func (r *run) throughput(ctx context.Context) error {
+	n := min(r.cfg.Senders, len(r.vis))
+	senders := r.vis[:n]
+	for _, v := range senders {
+		if v.s == nil {
+			v.s = v.v.Connect(r.streamOptions())
+		}
+	}
+	// Idle visitors have no conversation yet: start one outside the clock.
+	r.logf("throughput: starting conversations for %d senders", n)
+	err := parallel(ctx, n, 256, func(i int) error {
+		v := senders[i]
+		if v.conv != "" {
+			return nil
+		}
+		cmid := fmt.Sprintf("w-%d", i)
+		v.sent = append(v.sent, cmid)
+		ack, err := v.s.Send(ctx, "", cmid, "text", body(cmid))
+		v.conv = ack.Conv
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	dur := r.cfg.Duration
+	r.logf("throughput: %d senders for %s", n, dur)
+	limited := r.rateLimited.Load()
+	load := startLoad(r.srv)
+	start := time.Now()
+	end := start.Add(dur)
+	perSecond := make([]atomic.Int64, int(dur.Seconds())+1)
+	var acks samples
+	var stored, failed atomic.Int64
+	var wg sync.WaitGroup
+	for i, v := range senders {
+		wg.Go(func() {
+			var lat []time.Duration
+			defer func() { acks.addAll(lat) }()
+			for k := 0; time.Now().Before(end) && ctx.Err() == nil; k++ {
+				cmid := fmt.Sprintf("c-%d-%d", i, k)
+				v.sent = append(v.sent, cmid)
+				t := time.Now()
+				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				_, err := v.s.Send(sctx, v.conv, cmid, "text", body(cmid))
+				cancel()
+				if err != nil {
+					v.failed[cmid] = true
+					failed.Add(1)
+					continue
+				}
+				done := time.Now()
+				if done.Before(end) {
+					lat = append(lat, done.Sub(t))
+					stored.Add(1)
+					perSecond[int(done.Sub(start)/time.Second)].Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tp := &r.res.Throughput
+	tp.Senders, tp.Seconds = n, dur.Seconds()
+	tp.Stored, tp.SendErrors = stored.Load(), failed.Load()
+	tp.PerSec = float64(tp.Stored) / dur.Seconds()
+	tp.Ack = acks.dist()
+	tp.RateLimited = r.rateLimited.Load() - limited
+	tp.Ceiling = float64(n) * 10
+	for i := range int(dur.Seconds()) {
+		c := perSecond[i].Load()
+		if i == 0 || c < tp.MinSecond {
+			tp.MinSecond = c
+		}
+		tp.MaxSecond = max(tp.MaxSecond, c)
+	}
+	tp.ServerCPU, tp.BenchCPU = load.cores()
+	return nil
+}
+
+// load measures CPU used by the server and by the benchmark over a phase.
+type load struct {
+	pid         int
+	t           time.Time
+	server, own time.Duration
+}
+
+func startLoad(srv *child) load {
+	l := load{t: time.Now(), own: selfCPU()}
+	if srv != nil {
+		l.pid = srv.Pid
+		l.server, _ = cpuTime(srv.Pid)
+	}
+	return l
+}
+
+// cores returns the average number of cores each process kept busy.
+func (l load) cores() (server, bench float64) {
+	el := time.Since(l.t).Seconds()
+	if l.pid != 0 {
+		if s, err := cpuTime(l.pid); err == nil {
+			server = (s - l.server).Seconds() / el
+		}
+	}
+	return server, (selfCPU() - l.own).Seconds() / el
+}
+
+// verify reads every conversation back through the API and checks that
+// each acknowledged message is stored exactly once, in a gapless stream.
+func (r *run) verify(ctx context.Context) error {
+	r.logf("verifying every conversation through the API")
+	var convs, msgs, lost, dups, gaps, unexpected atomic.Int64
+	err := parallel(ctx, len(r.vis), 16, func(i int) error {
+		v := r.vis[i]
+		if len(v.sent) == 0 {
+			return nil
+		}
+		list, err := v.v.Conversations(ctx)
+		if err != nil {
+			return err
+		}
+		count := map[string]int{}
+		for _, c := range list {
+			convs.Add(1)
+			after := int64(0)
+			for {
+				page, err := v.v.Messages(ctx, c.ID, after, 500)
+				if err != nil {
+					return err
+				}
+				for _, m := range page {
+					if m.Seq != after+1 {
+						gaps.Add(1)
+					}
+					after = m.Seq
+					if m.From.Kind == "visitor" {
+						count[m.CMID]++
+						msgs.Add(1)
+					}
+				}
+				if len(page) < 500 {
+					break
+				}
+			}
+		}
+		for _, id := range v.sent {
+			switch n := count[id]; {
+			case n == 0 && !v.failed[id]:
+				lost.Add(1)
+			case n > 1:
+				dups.Add(int64(n - 1))
+			}
+			delete(count, id)
+		}
+		unexpected.Add(int64(len(count)))
+		return nil
+	})
+	vr := &r.res.Verify
+	vr.Conversations, vr.Messages = convs.Load(), msgs.Load()
+	vr.Lost, vr.Duplicates, vr.Gaps, vr.Unexpected = lost.Load(), dups.Load(), gaps.Load(), unexpected.Load()
+	return err
+}

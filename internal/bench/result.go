@@ -1,0 +1,251 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Result is every figure of a run; it is also the JSON written by --json.
+type Result struct {
+	Version    string     `json:"version"`
+	Started    time.Time  `json:"started"`
+	Machine    Machine    `json:"machine"`
+	Settings   Settings   `json:"settings"`
+	Storage    Storage    `json:"storage"`
+	RoundTrip  RoundTrip  `json:"round_trip"`
+	Throughput Throughput `json:"throughput"`
+	Memory     Memory     `json:"memory"`
+	Probe      []ProbeRun `json:"store_probe,omitempty"`
+	Verify     Verify     `json:"verify"`
+	Notes      []string   `json:"notes,omitempty"`
+}
+
+// Machine is where the run happened.
+type Machine struct {
+	CPU        string `json:"cpu"`
+	NumCPU     int    `json:"nproc"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	MemTotal   string `json:"mem_total"`
+	Kernel     string `json:"kernel"`
+	OS         string `json:"os"`
+	Go         string `json:"go"`
+	NoFile     uint64 `json:"nofile_limit"`
+}
+
+// Settings are the run's parameters.
+type Settings struct {
+	Size            string  `json:"size"`
+	Server          string  `json:"server"`
+	ServerPID       int     `json:"server_pid,omitempty"`
+	Visitors        int     `json:"visitors"`
+	Agents          int     `json:"agents"`
+	Idle            int     `json:"idle"`
+	Rate            float64 `json:"rate"`
+	DurationSeconds float64 `json:"duration_s"`
+	Senders         int     `json:"senders"`
+	SettleSeconds   float64 `json:"settle_s"`
+	Pinned          bool    `json:"pinned"`
+}
+
+// Storage is how the server stores messages.
+type Storage struct {
+	Engine      string `json:"engine"`
+	Journal     string `json:"journal"`
+	Synchronous string `json:"synchronous"`
+	GroupCommit string `json:"group_commit"`
+	FileSystem  string `json:"file_system,omitempty"`
+}
+
+// RoundTrip is the open-loop phase: visitor send → stored → agent stream.
+type RoundTrip struct {
+	Rate            float64 `json:"offered_per_s"`
+	Seconds         float64 `json:"duration_s"`
+	Achieved        float64 `json:"acked_per_s"`
+	Sent            int64   `json:"sent"`
+	Acked           int64   `json:"acked"`
+	SendErrors      int64   `json:"send_errors"`
+	Received        int64   `json:"received_by_agents"`
+	Redelivered     int64   `json:"redelivered"`
+	AgentReconnects int64   `json:"agent_reconnects"`
+	Latency         Dist    `json:"send_to_agent"`
+	Ack             Dist    `json:"send_to_ack"`
+	ServerCPU       float64 `json:"server_cpu_cores"`
+	BenchCPU        float64 `json:"bench_cpu_cores"`
+}
+
+// Throughput is the closed-loop phase.
+type Throughput struct {
+	Senders     int     `json:"senders"`
+	Seconds     float64 `json:"duration_s"`
+	Stored      int64   `json:"stored"`
+	PerSec      float64 `json:"stored_per_s"`
+	MinSecond   int64   `json:"slowest_second"`
+	MaxSecond   int64   `json:"fastest_second"`
+	SendErrors  int64   `json:"send_errors"`
+	RateLimited int64   `json:"rate_limited"`
+	Ceiling     float64 `json:"rate_limit_ceiling_per_s"`
+	Ack         Dist    `json:"send_to_ack"`
+	ServerCPU   float64 `json:"server_cpu_cores"`
+	BenchCPU    float64 `json:"bench_cpu_cores"`
+}
+
+// Memory is the idle-connection phase. Sizes are bytes.
+type Memory struct {
+	Idle          int         `json:"idle_connections"`
+	Connected     int         `json:"connected"`
+	Failed        int         `json:"failed"`
+	RampSeconds   float64     `json:"ramp_s"`
+	RSSBefore     int64       `json:"rss_before"`
+	RSSPeak       int64       `json:"rss_peak"`
+	RSSSteady     int64       `json:"rss_steady"`
+	PerConnSteady float64     `json:"rss_per_conn_steady"`
+	PerConnPeak   float64     `json:"rss_per_conn_peak"`
+	PeakFrom      string      `json:"peak_from,omitempty"`
+	ThreadsBefore int         `json:"threads_before"`
+	ThreadsAfter  int         `json:"threads_after"`
+	GC            *GCFigures  `json:"last_gc,omitempty"`
+	Series        []RSSSample `json:"rss_after_ramp,omitempty"`
+	Goroutines    string      `json:"goroutines"`
+}
+
+// GCFigures come from the server's last garbage collection since the ramp
+// began (GODEBUG=gctrace=1); SecondsAfterRamp is negative if it ran during
+// the ramp.
+type GCFigures struct {
+	SecondsAfterRamp float64 `json:"s_after_ramp"`
+	HeapLiveMB       int64   `json:"heap_live_mb"`
+	HeapGoalMB       int64   `json:"heap_goal_mb"`
+	StacksMB         int64   `json:"stacks_mb"`
+}
+
+// RSSSample is the server's RSS some seconds after the ramp.
+type RSSSample struct {
+	Seconds float64 `json:"s"`
+	RSS     int64   `json:"rss"`
+}
+
+// Verify is the read-back of every conversation at the end.
+type Verify struct {
+	Conversations int64 `json:"conversations"`
+	Messages      int64 `json:"visitor_messages"`
+	Lost          int64 `json:"lost"`
+	Duplicates    int64 `json:"duplicates"`
+	Gaps          int64 `json:"gaps"`
+	Unexpected    int64 `json:"unexpected"`
+}
+
+func settingsOf(c Config) Settings {
+	return Settings{Size: c.Size, Visitors: c.Visitors, Agents: c.Agents, Idle: c.Idle, Rate: c.Rate,
+		DurationSeconds: c.Duration.Seconds(), Senders: c.Senders, SettleSeconds: c.Settle.Seconds()}
+}
+
+// storageOf describes the storage of this build (what internal/db opens).
+func storageOf(dataDir string) Storage {
+	s := Storage{Engine: "SQLite (modernc.org/sqlite, pure Go)", Journal: "WAL", Synchronous: "FULL (fsync on every commit)",
+		GroupCommit: "one writer; concurrent writes share a commit, up to 256"}
+	if dataDir != "" {
+		s.FileSystem = fsType(dataDir)
+	}
+	return s
+}
+
+func machine() Machine {
+	m := Machine{NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), OS: runtime.GOOS + "/" + runtime.GOARCH,
+		Go: runtime.Version(), NoFile: noFileLimit()}
+	m.CPU = procField("/proc/cpuinfo", "model name")
+	m.MemTotal = procField("/proc/meminfo", "MemTotal")
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// procField returns the value of the first "key: value" line of a /proc file.
+func procField(path, key string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func mib(b int64) string   { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func kib(b float64) string { return fmt.Sprintf("%.1f KiB", b/1024) }
+
+func (r *Result) print(w io.Writer) {
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	m, s := r.Machine, r.Settings
+	p("Tiski benchmark — size %s, tiski %s, %s", s.Size, r.Version, r.Started.Format(time.RFC3339))
+	p("")
+	p("Machine   %s, %d CPUs (GOMAXPROCS %d), %s RAM, kernel %s, %s, %s, open files %d",
+		m.CPU, m.NumCPU, m.GOMAXPROCS, m.MemTotal, m.Kernel, m.OS, m.Go, m.NoFile)
+	p("Server    %s; server and load generator share the CPUs (not pinned)", s.Server)
+	st := r.Storage
+	p("Storage   %s, journal %s, synchronous %s, group commit: %s; data on %s", st.Engine, st.Journal, st.Synchronous, st.GroupCommit, or(st.FileSystem, "the server's disk"))
+	p("Settings  %d active visitors, %d agents, %d idle connections, %.0f msgs/s for %gs, %d senders, settle %gs",
+		s.Visitors, s.Agents, s.Idle, s.Rate, s.DurationSeconds, s.Senders, s.SettleSeconds)
+	p("")
+	rt := r.RoundTrip
+	p("(a) Round trip visitor → stored → agent, open loop at %.0f msgs/s for %gs (from each message's due time)", rt.Rate, rt.Seconds)
+	p("    %-16s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
+	dist := func(name string, d Dist, target string) {
+		p("    %-16s %8.2f %8.2f %8.2f %8.2f %8.2f   %s", name, d.P50, d.P90, d.P99, d.P999, d.Max, target)
+	}
+	dist("send → agent", rt.Latency, "p50 ≤ 1, p99 ≤ 5, p99.9 ≤ 20")
+	dist("send → ack", rt.Ack, "")
+	p("    sent %d, acked %d (%.1f/s), received by agents %d, send errors %d, redelivered %d, agent reconnects %d",
+		rt.Sent, rt.Acked, rt.Achieved, rt.Received, rt.SendErrors, rt.Redelivered, rt.AgentReconnects)
+	p("    CPU: server %.2f cores, load generator %.2f cores", rt.ServerCPU, rt.BenchCPU)
+	p("")
+	tp := r.Throughput
+	p("(b) Throughput, closed loop: %d senders, one message in flight each, %gs", tp.Senders, tp.Seconds)
+	p("    stored %.0f msgs/s (slowest second %d, fastest %d)   target ≥ 40000", tp.PerSec, tp.MinSecond, tp.MaxSecond)
+	dist("send → ack", tp.Ack, "")
+	p("    send errors %d, rate-limited answers %d (10 msgs/s per connection: ceiling %.0f/s)", tp.SendErrors, tp.RateLimited, tp.Ceiling)
+	p("    CPU: server %.2f cores, load generator %.2f cores", tp.ServerCPU, tp.BenchCPU)
+	p("")
+	mem := r.Memory
+	p("(c) Server memory per idle connection: %d WebSocket visitors, ramp %.1fs, %d failed", mem.Idle, mem.RampSeconds, mem.Failed)
+	if mem.RSSBefore > 0 {
+		p("    RSS before %s, peak %s, steady %s (%gs after the ramp)", mib(mem.RSSBefore), mib(mem.RSSPeak), mib(mem.RSSSteady), s.SettleSeconds)
+		p("    per connection: steady %s (target ≤ 12 KiB), peak %s (target ≤ 20 KiB)", kib(mem.PerConnSteady), kib(mem.PerConnPeak))
+		if g := mem.GC; g != nil {
+			p("    server's last GC since the ramp began (%+.1fs from its end): live heap %d MB, heap goal %d MB, goroutine stacks %d MB",
+				g.SecondsAfterRamp, g.HeapLiveMB, g.HeapGoalMB, g.StacksMB)
+		}
+		p("    OS threads %d → %d; goroutines: %s", mem.ThreadsBefore, mem.ThreadsAfter, mem.Goroutines)
+	} else if mem.Idle > 0 {
+		p("    not measured (not a child process)")
+	}
+	if len(r.Probe) > 0 {
+		p("")
+		p("(d) Group commit, in-process store probe: chat.Service.Send on a fresh SQLite database, same settings, no sockets")
+		p("    %8s %10s %14s %12s %12s", "writers", "msgs/s", "writes/commit", "ack p50 ms", "ack p99 ms")
+		for _, pr := range r.Probe {
+			p("    %8d %10.0f %14.1f %12.2f %12.2f", pr.Writers, pr.PerSec, pr.PerCommit, pr.Ack.P50, pr.Ack.P99)
+		}
+	}
+	p("")
+	v := r.Verify
+	p("Verification through the API: %d conversations, %d visitor messages: lost %d, duplicates %d, gaps %d, unexpected %d",
+		v.Conversations, v.Messages, v.Lost, v.Duplicates, v.Gaps, v.Unexpected)
+	for _, n := range r.Notes {
+		p("Note: %s", n)
+	}
+}
+
+func or(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
