@@ -15,6 +15,9 @@ Usage:
   tiski user <command>     manage agent accounts (add, list, passwd, disable, enable)
   tiski tenant <command>   manage organisations (add, list)
   tiski site <command>     manage shops (add, list)
+  tiski backup --to FILE   copy the database while the server runs
+  tiski restore --from FILE  put a backup in place (server stopped)
+  tiski bench [flags]      measure this build: latency, throughput, memory per connection
   tiski version            print the version
 
 Every flag can also be set with a TISKI_* environment variable, e.g.
@@ -43,6 +46,12 @@ func main() {
 		err = tenantCmd(args)
 	case "site":
 		err = siteCmd(args)
+	case "backup":
+		err = backupCmd(args)
+	case "restore":
+		err = restoreCmd(args)
+	case "bench":
+		err = benchCmd(args)
 	case "version":
 		fmt.Println("tiski", version)
 	case "help", "-h", "--help":
