@@ -6,10 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"tiski/internal/validate"
 )
 
 // Config is every setting of a Tiski server.
@@ -114,11 +115,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf(`--bus %q: want "mem" or nats://HOST:PORT`, c.Bus)
 	}
 	if c.PublicURL != "" {
-		u, err := url.Parse(c.PublicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		// It is compared with browsers' Origin headers: write it as they do.
+		origin, err := validate.Origin("public-url", c.PublicURL)
+		if err != nil {
 			return fmt.Errorf("--public-url %q: want http(s)://host[:port]", c.PublicURL)
 		}
-		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+		c.PublicURL = origin
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
