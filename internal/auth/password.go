@@ -76,7 +76,9 @@ func (h Hasher) Verify(pw, encoded string) (ok, rehash bool) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
 		return false, false
 	}
-	if p.Memory > 1<<22 || p.Time > 64 || p.Threads == 0 { // refuse absurd costs from a tampered hash
+	// Refuse absurd costs from a tampered hash, and zero rounds or threads,
+	// on which argon2 panics.
+	if p.Memory > 1<<22 || p.Time > 64 || p.Time == 0 || p.Threads == 0 {
 		return false, false
 	}
 	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
