@@ -4,7 +4,7 @@ BIN := bin/tiski
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: all build demo serve test test-unit test-long vet fmt-check fuzz clean
+.PHONY: all build demo serve test test-unit test-long vet fmt-check fuzz clean bench bench-quick
 
 all: build
 
@@ -42,6 +42,14 @@ test-long:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s ./internal/realtime/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeStrict -fuzztime 60s ./internal/httpapi/
+
+# Benchmarks (docs/benchmarks.md): the built binary measures its own server,
+# run as a child process on loopback; every figure also goes to bin/*.json.
+bench: build
+	./$(BIN) bench --size full --json bin/bench-full.json
+
+bench-quick: build
+	./$(BIN) bench --size quick --json bin/bench-quick.json
 
 clean:
 	rm -rf bin
