@@ -657,3 +657,19 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, convID string, seq int6
 	}
 	return err
 }
+
+// RotateEpochs gives every conversation stream a new epoch, after the data
+// was restored from a backup: clients holding newer messages than the
+// restored database must throw their copies away rather than trust them.
+func (s *Service) RotateEpochs(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE conversations SET epoch = $1`, id.Secret("")[:12])
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

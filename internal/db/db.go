@@ -59,6 +59,7 @@ type DB struct {
 	Dialect Dialect
 	read    *sql.DB
 	write   *sql.DB
+	dsn     string // SQLite: for side connections (backups)
 	log     *slog.Logger
 
 	maxBatch int
@@ -147,6 +148,7 @@ func openSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 	read.SetMaxOpenConns(o.ReadConns)
 	read.SetMaxIdleConns(o.ReadConns)
 	d := newDB(SQLite, read, write, 1, o)
+	d.dsn = base + q.Encode()
 	return d, nil
 }
 
@@ -206,4 +208,24 @@ func TimeoutContext(ctx context.Context, d time.Duration) (context.Context, cont
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, d)
+}
+
+// Backup writes a consistent copy of the database to path while it stays
+// in use (SQLite's VACUUM INTO). The file must not exist.
+func (d *DB) Backup(ctx context.Context, path string) error {
+	if d.Dialect != SQLite {
+		return apperr.New(apperr.Unsupported, "back up PostgreSQL with pg_dump")
+	}
+	if _, err := os.Stat(path); err == nil {
+		return apperr.New(apperr.Conflict, "%s exists already", path)
+	}
+	// VACUUM INTO reads in one transaction: the copy is consistent while
+	// writes go on. The read pool is query-only, so use a connection of its own.
+	c, err := sql.Open("sqlite", d.dsn)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.ExecContext(ctx, `VACUUM INTO $1`, path)
+	return err
 }

@@ -63,16 +63,17 @@ func (s *Server) frames(w http.ResponseWriter, r *http.Request, p realtime.Princ
 		s.writeError(w, r, apperr.New(apperr.Invalid, "send between 1 and %d frames", maxPostedFrames))
 		return
 	}
-	frames := make([]*realtime.ClientFrame, len(raws))
-	for i, raw := range raws {
+	// Each frame gets its replies in order; a bad frame gets an error
+	// frame and does not stop the others.
+	var replies [][]byte
+	for _, raw := range raws {
 		f, err := realtime.DecodeClientFrame(raw)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			replies = append(replies, realtime.ErrorFrame(err, f))
+			continue
 		}
-		frames[i] = f
+		replies = append(replies, s.Hub.HandleFrames(r.Context(), p, []*realtime.ClientFrame{f})...)
 	}
-	replies := s.Hub.HandleFrames(r.Context(), p, frames)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	var buf bytes.Buffer

@@ -68,7 +68,9 @@ func badFrame(format string, args ...any) error {
 }
 
 // DecodeClientFrame parses and checks one client frame: valid UTF-8, one
-// JSON object, no unknown fields, the fields its type needs.
+// JSON object, no unknown fields, the fields its type needs. When the JSON
+// parsed but the frame breaks a rule, the frame is returned with the error
+// so that the reply can carry its rid.
 func DecodeClientFrame(data []byte) (*ClientFrame, error) {
 	if len(data) > MaxFrameBytes {
 		return nil, apperr.New(apperr.TooLarge, "frame is larger than %d bytes", MaxFrameBytes)
@@ -273,6 +275,9 @@ func encode(v any) []byte {
 	}
 	return b
 }
+
+// ErrorFrame encodes err as an error frame answering f (which may be nil).
+func ErrorFrame(err error, f *ClientFrame) []byte { return errorFrameFor(err, f) }
 
 func errorFrameFor(err error, f *ClientFrame) []byte {
 	e := apperr.As(err)

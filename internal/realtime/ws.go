@@ -78,12 +78,12 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, auth Authenticator
 			return
 		}
 		if typ != websocket.MessageText {
-			c.handleBad(apperr.New(apperr.Invalid, "frames are JSON text"))
+			c.handleBad(apperr.New(apperr.Invalid, "frames are JSON text"), nil)
 			continue
 		}
 		f, err := DecodeClientFrame(data)
 		if err != nil {
-			c.handleBad(err)
+			c.handleBad(err, f)
 			continue
 		}
 		c.handle(f)
@@ -126,9 +126,10 @@ func (h *Hub) refuse(ws *websocket.Conn, code int, err error) {
 	go ws.Close(websocket.StatusCode(code), reason)
 }
 
-// handleBad answers a frame that could not be decoded.
-func (c *Conn) handleBad(err error) {
-	c.sendStored(errorFrameFor(err, nil))
+// handleBad answers a frame that could not be decoded; f is what could be
+// read of it (for its rid), or nil.
+func (c *Conn) handleBad(err error, f *ClientFrame) {
+	c.sendStored(errorFrameFor(err, f))
 	c.mu.Lock()
 	c.errors++
 	tooMany := c.errors > 100

@@ -66,6 +66,7 @@ type Server struct {
 	SetupToken string
 
 	httpServer *http.Server
+	unlock     func()
 	stop       context.CancelFunc
 	bg         sync.WaitGroup
 }
@@ -89,24 +90,31 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Hasher != nil {
 		hasher = *o.Hasher
 	}
+	unlock, err := LockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	d, err := db.Open(ctx, cfg.DB, db.Options{Logger: log})
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if _, err := d.Migrate(ctx, clk.Now()); err != nil {
+	fail := func(err error) (*Server, error) {
 		d.Close()
-		return nil, fmt.Errorf("migrate database: %w", err)
+		unlock()
+		return nil, err
+	}
+	if _, err := d.Migrate(ctx, clk.Now()); err != nil {
+		return fail(fmt.Errorf("migrate database: %w", err))
 	}
 	fileSecret, err := d.Meta(ctx, "file_url_secret", func() string { return id.Secret("") })
 	if err != nil {
-		d.Close()
-		return nil, err
+		return fail(err)
 	}
 	bus := o.Bus
 	if bus == nil {
 		if cfg.Bus != "mem" {
-			d.Close()
-			return nil, fmt.Errorf("--bus %q: only the in-process bus is available in this build", cfg.Bus)
+			return fail(fmt.Errorf("--bus %q: only the in-process bus is available in this build", cfg.Bus))
 		}
 		bus = membus.New()
 	}
@@ -119,9 +127,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	s.Chat = chat.NewService(d, clk, nil, log)
 	if s.Files, err = attachment.NewStore(filepath.Join(cfg.DataDir, "files"), []byte(fileSecret), d, clk, cfg.MaxUploadBytes); err != nil {
-		d.Close()
-		return nil, err
+		return fail(err)
 	}
+	s.unlock = unlock
 	s.Hub = realtime.NewHub(bus, s.Chat, s.Files, clk, log, o.Hub)
 	s.Chat.SetNotifier(s.Hub)
 	s.SetupToken = id.Secret("")[:32]
@@ -222,5 +230,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.DB.Close(); err != nil {
 		errs = append(errs, err)
 	}
+	s.unlock()
 	return errors.Join(errs...)
 }
