@@ -14,6 +14,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,7 +26,7 @@ type Config struct {
 	Visitors int           // active visitors, each in a conversation with an agent
 	Agents   int           // agents sharing the active conversations (at most 50 each)
 	Idle     int           // extra idle visitor connections for the memory figures
-	Rate     float64       // messages a second offered in the round-trip phase
+	Rates    []float64     // messages a second offered in the round-trip phase, one run each
 	Duration time.Duration // length of the round-trip and the throughput phases
 	Senders  int           // concurrent senders in the throughput phase
 	Settle   time.Duration // wait after the idle ramp before reading steady memory
@@ -47,10 +50,10 @@ type Config struct {
 func Preset(size string) (Config, error) {
 	switch size {
 	case "quick":
-		return Config{Size: size, Visitors: 200, Agents: 4, Idle: 2000, Rate: 1000, Duration: 15 * time.Second,
+		return Config{Size: size, Visitors: 200, Agents: 4, Idle: 2000, Rates: []float64{100, 1000}, Duration: 15 * time.Second,
 			Senders: 1000, Settle: 5 * time.Second, Probe: true}, nil
 	case "full":
-		return Config{Size: size, Visitors: 500, Agents: 10, Idle: 10000, Rate: 1000, Duration: 60 * time.Second,
+		return Config{Size: size, Visitors: 500, Agents: 10, Idle: 10000, Rates: []float64{100, 1000}, Duration: 60 * time.Second,
 			Senders: 2000, Settle: 60 * time.Second, Probe: true}, nil
 	}
 	return Config{}, fmt.Errorf("--size %q: want quick or full", size)
@@ -62,7 +65,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.Visitors, "visitors", c.Visitors, "active chatting visitors")
 	fs.IntVar(&c.Agents, "agents", c.Agents, "agents serving them (each takes at most 50 chats)")
 	fs.IntVar(&c.Idle, "idle", c.Idle, "extra idle visitor connections for the memory measurement")
-	fs.Float64Var(&c.Rate, "rate", c.Rate, "messages a second offered in the round-trip phase (fixed-rate open loop)")
+	fs.Var((*rateList)(&c.Rates), "rate", "messages a second offered in the round-trip phase (fixed-rate open loop); a list like 100,1000 runs each")
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "length of the round-trip and of the throughput phase")
 	fs.IntVar(&c.Senders, "senders", c.Senders, "concurrent senders in the throughput phase (closed loop)")
 	fs.DurationVar(&c.Settle, "settle", c.Settle, "wait after opening the idle connections before reading steady memory")
@@ -80,11 +83,11 @@ func (c *Config) check() error {
 		return fmt.Errorf("need at least one visitor, agent and sender, and no negative counts")
 	case c.Agents*maxChats < c.Visitors:
 		return fmt.Errorf("%d agents can take at most %d chats; use at least %d agents", c.Agents, c.Agents*maxChats, (c.Visitors+maxChats-1)/maxChats)
-	case c.Rate <= 0 || c.Duration <= 0:
+	case len(c.Rates) == 0 || slices.Min(c.Rates) <= 0 || c.Duration <= 0:
 		return fmt.Errorf("--rate and --duration must be positive")
-	case c.Rate/float64(c.Visitors) > maxVisitorRate:
+	case slices.Max(c.Rates)/float64(c.Visitors) > maxVisitorRate:
 		return fmt.Errorf("%.0f msgs/s over %d visitors is more than %d a second each (the server allows 10); add visitors",
-			c.Rate, c.Visitors, maxVisitorRate)
+			slices.Max(c.Rates), c.Visitors, maxVisitorRate)
 	case c.Server != "" && c.SetupToken == "" && (c.AdminEmail == "" || c.AdminPassword == ""):
 		return fmt.Errorf("--server needs --setup-token, or --admin-email and --admin-password")
 	}
@@ -105,10 +108,8 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 	}
 	res := &Result{Version: cfg.Version, Started: time.Now().UTC().Truncate(time.Second), Machine: machine(), Settings: settingsOf(cfg)}
 	r := &run{cfg: cfg, res: res, log: log, base: time.Now()}
-	r.open.recv = make([][]uint32, cfg.Visitors)
-	r.open.perVisitor = int(cfg.Duration.Seconds()*cfg.Rate/float64(cfg.Visitors)) + 2
-	for i := range r.open.recv {
-		r.open.recv[i] = make([]uint32, r.open.perVisitor)
+	for _, rate := range cfg.Rates {
+		r.open = append(r.open, newOpenState(cfg.Visitors, rate, cfg.Duration))
 	}
 	url := cfg.Server
 	if url == "" {
@@ -147,6 +148,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Machine.LoadEnd = loadAvg()
 	res.print(out)
 	if cfg.JSON != "" {
 		b, _ := json.MarshalIndent(res, "", "  ")
@@ -166,7 +168,7 @@ func (r *run) all(ctx context.Context, url string) error {
 		fn   func(context.Context) error
 	}{
 		{"set-up", func(ctx context.Context) error { return r.setup(ctx, url) }},
-		{"round trip", r.roundTrip},
+		{"round trip", r.roundTrips},
 		{"idle connections", r.idle},
 		{"throughput", r.throughput},
 		{"verification", r.verify},
@@ -181,4 +183,27 @@ func (r *run) all(ctx context.Context, url string) error {
 
 func (r *run) logf(format string, args ...any) {
 	fmt.Fprintf(r.log, "bench: %5.1fs  %s\n", time.Since(r.base).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// rateList is the --rate flag: one rate or a comma-separated list.
+type rateList []float64
+
+func (l *rateList) String() string {
+	var s []string
+	for _, r := range *l {
+		s = append(s, strconv.FormatFloat(r, 'f', -1, 64))
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *rateList) Set(v string) error {
+	*l = nil
+	for f := range strings.SplitSeq(v, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return err
+		}
+		*l = append(*l, r)
+	}
+	return nil
 }

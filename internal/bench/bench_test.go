@@ -34,7 +34,7 @@ func TestTinyRun(t *testing.T) {
 	}
 	t.Setenv("TMPDIR", tmp) // the server's and the probe's data directories go here
 	jsonPath := filepath.Join(dir, "bench.json")
-	cfg := Config{Size: "tiny", Visitors: 5, Agents: 2, Idle: 20, Rate: 20, Duration: 2 * time.Second, Senders: 25,
+	cfg := Config{Size: "tiny", Visitors: 5, Agents: 2, Idle: 20, Rates: []float64{10, 20}, Duration: 2 * time.Second, Senders: 25,
 		Settle: time.Second, Probe: true, JSON: jsonPath, Binary: bin, Version: "test"}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
@@ -48,9 +48,14 @@ func TestTinyRun(t *testing.T) {
 	}
 	t.Logf("\n%s", out.String())
 
-	rt, tp, mem, v := res.RoundTrip, res.Throughput, res.Memory, res.Verify
-	if rt.Acked == 0 || rt.Received != rt.Acked || rt.Latency.Count == 0 || rt.Ack.Count == 0 || rt.Latency.Max <= 0 {
-		t.Errorf("round trip: %+v", rt)
+	tp, mem, v := res.Throughput, res.Memory, res.Verify
+	if len(res.RoundTrip) != 2 {
+		t.Fatalf("%d round trips, want 2", len(res.RoundTrip))
+	}
+	for _, rt := range res.RoundTrip {
+		if rt.Acked == 0 || rt.Received != rt.Acked || rt.Latency.Count == 0 || rt.Ack.Count == 0 || rt.Latency.Max <= 0 {
+			t.Errorf("round trip: %+v", rt)
+		}
 	}
 	if tp.Stored == 0 || tp.PerSec <= 0 || tp.Ack.Count == 0 {
 		t.Errorf("throughput: %+v", tp)
@@ -81,7 +86,7 @@ func TestTinyRun(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatalf("JSON: %v", err)
 	}
-	if back.Verify != res.Verify || back.RoundTrip.Acked != rt.Acked || back.Memory.RSSSteady != mem.RSSSteady {
+	if back.Verify != res.Verify || back.RoundTrip[1].Acked != res.RoundTrip[1].Acked || back.Memory.RSSSteady != mem.RSSSteady {
 		t.Errorf("JSON differs from the result")
 	}
 

@@ -17,6 +17,8 @@ import (
 // measured from the due time, so a stalled send delays (and is charged to)
 // the messages behind it instead of hiding them (no coordinated omission).
 type openState struct {
+	rate       float64
+	visitors   int
 	start      atomic.Int64 // due time of message 0, as an offset from run.base
 	perVisitor int
 	recv       [][]uint32 // [v][k]: times the agent got the message (atomic)
@@ -25,55 +27,88 @@ type openState struct {
 	rtt, ack   samples
 }
 
-func (o *openState) due(n int, rate float64, v, k int) time.Duration {
-	return time.Duration(o.start.Load()) + time.Duration(float64(k*n+v)*float64(time.Second)/rate)
+// newOpenState makes a round trip's counters. They exist before any stream
+// does: the agents' reading goroutines use them.
+func newOpenState(visitors int, rate float64, dur time.Duration) *openState {
+	o := &openState{rate: rate, visitors: visitors, recv: make([][]uint32, visitors)}
+	o.perVisitor = int(dur.Seconds()*rate/float64(visitors)) + 2
+	for i := range o.recv {
+		o.recv[i] = make([]uint32, o.perVisitor)
+	}
+	return o
 }
 
-// onAgentFrame runs on each agent stream's reading goroutine.
+// due is when message k of visitor v is due, as an offset from run.base.
+func (o *openState) due(v, k int) time.Duration {
+	return time.Duration(o.start.Load()) + time.Duration(float64(k*o.visitors+v)*float64(time.Second)/o.rate)
+}
+
+// onAgentFrame runs on each agent stream's reading goroutine. Round-trip
+// messages have client ids o<run>-<visitor>-<k>.
 func (r *run) onAgentFrame(f client.Frame) {
-	if f.T != "msg" || f.M == nil || f.M.From.Kind != "visitor" || !strings.HasPrefix(f.M.CMID, "o-") {
+	if f.T != "msg" || f.M == nil || f.M.From.Kind != "visitor" || !strings.HasPrefix(f.M.CMID, "o") {
 		return
 	}
 	now := time.Now()
-	vs, ks, _ := strings.Cut(f.M.CMID[2:], "-")
-	v, err1 := strconv.Atoi(vs)
-	k, err2 := strconv.Atoi(ks)
-	if err1 != nil || err2 != nil || v >= len(r.open.recv) || k >= r.open.perVisitor {
+	var nums [3]int
+	for i, part := range strings.SplitN(f.M.CMID[1:], "-", 3) {
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			return
+		}
+		nums[i] = n
+	}
+	ri, v, k := nums[0], nums[1], nums[2]
+	if ri >= len(r.open) {
 		return
 	}
-	if atomic.AddUint32(&r.open.recv[v][k], 1) > 1 {
-		r.open.redeliver.Add(1)
+	o := r.open[ri]
+	if v >= len(o.recv) || k >= o.perVisitor {
 		return
 	}
-	r.open.received.Add(1)
-	r.open.rtt.add(now.Sub(r.base.Add(r.open.due(r.cfg.Visitors, r.cfg.Rate, v, k))))
+	if atomic.AddUint32(&o.recv[v][k], 1) > 1 {
+		o.redeliver.Add(1)
+		return
+	}
+	o.received.Add(1)
+	o.rtt.add(now.Sub(r.base.Add(o.due(v, k))))
 }
 
-// roundTrip offers cfg.Rate messages a second, spread evenly over the
+func (r *run) roundTrips(ctx context.Context) error {
+	for i := range r.open {
+		if err := r.roundTrip(ctx, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// roundTrip offers one rate's messages a second, spread evenly over the
 // active visitors, and measures each from its due time to the agent's
 // stream (round trip) and to its acknowledgement (durable commit).
-func (r *run) roundTrip(ctx context.Context) error {
-	n, rate, dur := r.cfg.Visitors, r.cfg.Rate, r.cfg.Duration
+func (r *run) roundTrip(ctx context.Context, ri int) error {
+	o := r.open[ri]
+	n, rate, dur := r.cfg.Visitors, o.rate, r.cfg.Duration
 	r.logf("round trip: %.0f msgs/s for %s", rate, dur)
 	load := startLoad(r.srv)
-	r.open.start.Store(int64(time.Since(r.base) + 100*time.Millisecond))
+	o.start.Store(int64(time.Since(r.base) + 100*time.Millisecond))
 	var wg sync.WaitGroup
 	var acked, failed atomic.Int64
 	for i := range n {
 		v := r.vis[i]
 		wg.Go(func() {
 			var acks []time.Duration
-			defer func() { r.open.ack.addAll(acks) }()
-			for k := 0; k < r.open.perVisitor; k++ {
-				due := r.open.due(n, rate, i, k)
-				if due-time.Duration(r.open.start.Load()) >= dur {
+			defer func() { o.ack.addAll(acks) }()
+			for k := 0; k < o.perVisitor; k++ {
+				due := o.due(i, k)
+				if due-time.Duration(o.start.Load()) >= dur {
 					return
 				}
 				at := r.base.Add(due)
 				if sleepCtx(ctx, time.Until(at)) != nil {
 					return
 				}
-				cmid := fmt.Sprintf("o-%d-%d", i, k)
+				cmid := fmt.Sprintf("o%d-%d-%d", ri, i, k)
 				v.sent = append(v.sent, cmid)
 				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				_, err := v.s.Send(sctx, v.conv, cmid, "text", body(cmid))
@@ -96,22 +131,22 @@ func (r *run) roundTrip(ctx context.Context) error {
 		return err
 	}
 	// Let the last messages reach the agents.
-	for wait := time.Now(); r.open.received.Load() < acked.Load() && time.Since(wait) < 30*time.Second; {
+	for wait := time.Now(); o.received.Load() < acked.Load() && time.Since(wait) < 30*time.Second; {
 		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	rt := &r.res.RoundTrip
-	rt.Rate, rt.Seconds = rate, dur.Seconds()
+	rt := RoundTrip{Rate: rate, Seconds: dur.Seconds()}
 	rt.Acked, rt.SendErrors = acked.Load(), failed.Load()
 	rt.Sent = rt.Acked + rt.SendErrors
 	rt.Achieved = float64(rt.Acked) / dur.Seconds()
-	rt.Received, rt.Redelivered = r.open.received.Load(), r.open.redeliver.Load()
-	rt.Latency, rt.Ack = r.open.rtt.dist(), r.open.ack.dist()
+	rt.Received, rt.Redelivered = o.received.Load(), o.redeliver.Load()
+	rt.Latency, rt.Ack = o.rtt.dist(), o.ack.dist()
 	rt.ServerCPU, rt.BenchCPU = load.cores()
 	for _, a := range r.agents {
 		rt.AgentReconnects += a.s.Connects.Load() - 1
 	}
+	r.res.RoundTrip = append(r.res.RoundTrip, rt)
 	return nil
 }
 

@@ -11,17 +11,17 @@ import (
 
 // Result is every figure of a run; it is also the JSON written by --json.
 type Result struct {
-	Version    string     `json:"version"`
-	Started    time.Time  `json:"started"`
-	Machine    Machine    `json:"machine"`
-	Settings   Settings   `json:"settings"`
-	Storage    Storage    `json:"storage"`
-	RoundTrip  RoundTrip  `json:"round_trip"`
-	Throughput Throughput `json:"throughput"`
-	Memory     Memory     `json:"memory"`
-	Probe      []ProbeRun `json:"store_probe,omitempty"`
-	Verify     Verify     `json:"verify"`
-	Notes      []string   `json:"notes,omitempty"`
+	Version    string      `json:"version"`
+	Started    time.Time   `json:"started"`
+	Machine    Machine     `json:"machine"`
+	Settings   Settings    `json:"settings"`
+	Storage    Storage     `json:"storage"`
+	RoundTrip  []RoundTrip `json:"round_trip"`
+	Throughput Throughput  `json:"throughput"`
+	Memory     Memory      `json:"memory"`
+	Probe      []ProbeRun  `json:"store_probe,omitempty"`
+	Verify     Verify      `json:"verify"`
+	Notes      []string    `json:"notes,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -34,21 +34,25 @@ type Machine struct {
 	OS         string `json:"os"`
 	Go         string `json:"go"`
 	NoFile     uint64 `json:"nofile_limit"`
+	// Load averages (1, 5, 15 min) when the run began and ended: other
+	// work on the machine shows here and distorts every figure.
+	LoadStart string `json:"loadavg_start"`
+	LoadEnd   string `json:"loadavg_end"`
 }
 
 // Settings are the run's parameters.
 type Settings struct {
-	Size            string  `json:"size"`
-	Server          string  `json:"server"`
-	ServerPID       int     `json:"server_pid,omitempty"`
-	Visitors        int     `json:"visitors"`
-	Agents          int     `json:"agents"`
-	Idle            int     `json:"idle"`
-	Rate            float64 `json:"rate"`
-	DurationSeconds float64 `json:"duration_s"`
-	Senders         int     `json:"senders"`
-	SettleSeconds   float64 `json:"settle_s"`
-	Pinned          bool    `json:"pinned"`
+	Size            string    `json:"size"`
+	Server          string    `json:"server"`
+	ServerPID       int       `json:"server_pid,omitempty"`
+	Visitors        int       `json:"visitors"`
+	Agents          int       `json:"agents"`
+	Idle            int       `json:"idle"`
+	Rates           []float64 `json:"rates"`
+	DurationSeconds float64   `json:"duration_s"`
+	Senders         int       `json:"senders"`
+	SettleSeconds   float64   `json:"settle_s"`
+	Pinned          bool      `json:"pinned"`
 }
 
 // Storage is how the server stores messages.
@@ -139,7 +143,7 @@ type Verify struct {
 }
 
 func settingsOf(c Config) Settings {
-	return Settings{Size: c.Size, Visitors: c.Visitors, Agents: c.Agents, Idle: c.Idle, Rate: c.Rate,
+	return Settings{Size: c.Size, Visitors: c.Visitors, Agents: c.Agents, Idle: c.Idle, Rates: c.Rates,
 		DurationSeconds: c.Duration.Seconds(), Senders: c.Senders, SettleSeconds: c.Settle.Seconds()}
 }
 
@@ -161,7 +165,16 @@ func machine() Machine {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
+	m.LoadStart = loadAvg()
 	return m
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 // procField returns the value of the first "key: value" line of a /proc file.
@@ -188,29 +201,36 @@ func (r *Result) print(w io.Writer) {
 	p("")
 	p("Machine   %s, %d CPUs (GOMAXPROCS %d), %s RAM, kernel %s, %s, %s, open files %d",
 		m.CPU, m.NumCPU, m.GOMAXPROCS, m.MemTotal, m.Kernel, m.OS, m.Go, m.NoFile)
+	p("Load      average %s at the start, %s at the end (other work on the machine distorts the figures)", m.LoadStart, m.LoadEnd)
 	p("Server    %s; server and load generator share the CPUs (not pinned)", s.Server)
 	st := r.Storage
 	p("Storage   %s, journal %s, synchronous %s, group commit: %s; data on %s", st.Engine, st.Journal, st.Synchronous, st.GroupCommit, or(st.FileSystem, "the server's disk"))
-	p("Settings  %d active visitors, %d agents, %d idle connections, %.0f msgs/s for %gs, %d senders, settle %gs",
-		s.Visitors, s.Agents, s.Idle, s.Rate, s.DurationSeconds, s.Senders, s.SettleSeconds)
+	p("Settings  %d active visitors, %d agents, %d idle connections, %s msgs/s for %gs each, %d senders, settle %gs",
+		s.Visitors, s.Agents, s.Idle, (*rateList)(&s.Rates), s.DurationSeconds, s.Senders, s.SettleSeconds)
 	p("")
-	rt := r.RoundTrip
-	p("(a) Round trip visitor → stored → agent, open loop at %.0f msgs/s for %gs (from each message's due time)", rt.Rate, rt.Seconds)
-	p("    %-16s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
 	dist := func(name string, d Dist, target string) {
 		p("    %-16s %8.2f %8.2f %8.2f %8.2f %8.2f   %s", name, d.P50, d.P90, d.P99, d.P999, d.Max, target)
 	}
-	dist("send → agent", rt.Latency, "p50 ≤ 1, p99 ≤ 5, p99.9 ≤ 20")
-	dist("send → ack", rt.Ack, "")
-	p("    sent %d, acked %d (%.1f/s), received by agents %d, send errors %d, redelivered %d, agent reconnects %d",
-		rt.Sent, rt.Acked, rt.Achieved, rt.Received, rt.SendErrors, rt.Redelivered, rt.AgentReconnects)
-	p("    CPU: server %.2f cores, load generator %.2f cores", rt.ServerCPU, rt.BenchCPU)
-	p("")
+	for _, rt := range r.RoundTrip {
+		p("(a) Round trip visitor → stored → agent, open loop at %.0f msgs/s for %gs (from each message's due time)", rt.Rate, rt.Seconds)
+		p("    %-16s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
+		target := ""
+		if rt.Rate >= 1000 {
+			target = "p50 ≤ 1, p99 ≤ 5, p99.9 ≤ 20"
+		}
+		dist("send → agent", rt.Latency, target)
+		dist("send → ack", rt.Ack, "")
+		p("    sent %d, acked %d (%.1f/s), received by agents %d, send errors %d, redelivered %d, agent reconnects %d",
+			rt.Sent, rt.Acked, rt.Achieved, rt.Received, rt.SendErrors, rt.Redelivered, rt.AgentReconnects)
+		p("    CPU: server %.2f cores, load generator %.2f cores", rt.ServerCPU, rt.BenchCPU)
+		p("")
+	}
 	tp := r.Throughput
 	p("(b) Throughput, closed loop: %d senders, one message in flight each, %gs", tp.Senders, tp.Seconds)
 	p("    stored %.0f msgs/s (slowest second %d, fastest %d)   target ≥ 40000", tp.PerSec, tp.MinSecond, tp.MaxSecond)
 	dist("send → ack", tp.Ack, "")
-	p("    send errors %d, rate-limited answers %d (10 msgs/s per connection: ceiling %.0f/s)", tp.SendErrors, tp.RateLimited, tp.Ceiling)
+	p("    send errors %d, rate-limited answers %d (the server allows 10 msgs/s per connection after a burst of 30: sustained ceiling %.0f/s)",
+		tp.SendErrors, tp.RateLimited, tp.Ceiling)
 	p("    CPU: server %.2f cores, load generator %.2f cores", tp.ServerCPU, tp.BenchCPU)
 	p("")
 	mem := r.Memory

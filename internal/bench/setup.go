@@ -34,7 +34,7 @@ type run struct {
 	agents  []*agentConn
 	vis     []*visitor // active visitors first, then the idle ones
 
-	open        openState
+	open        []*openState // one per rate
 	rateLimited atomic.Int64 // rate_limited answers to sends, all phases
 }
 
