@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -338,4 +339,64 @@ func multipartBody(t testing.TB, parts ...formPart) ([]byte, string) {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), mw.FormDataContentType()
+}
+
+// stateWatch checks cheaply that nothing was stored since it last looked:
+// SQLite's data_version, read on a connection of its own, changes with
+// every commit of another connection. Only then does it compare full
+// snapshots, so that writes a refusal may make (failed sign-ins) pass.
+type stateWatch struct {
+	env     *testsrv.Env
+	conn    *sql.Conn
+	version int64
+	snap    []string
+}
+
+func watchState(t *testing.T, env *testsrv.Env) *stateWatch {
+	t.Helper()
+	d, err := sql.Open("sqlite", "file:"+env.Config.DB+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.SetMaxOpenConns(1)
+	t.Cleanup(func() { d.Close() })
+	w := &stateWatch{env: env}
+	if w.conn, err = d.Conn(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.conn.Close() })
+	w.version = w.dataVersion(t)
+	w.snap = snapshot(t, env)
+	return w
+}
+
+func (w *stateWatch) dataVersion(t *testing.T) int64 {
+	t.Helper()
+	var v int64
+	if err := w.conn.QueryRowContext(ctxT(t), `PRAGMA data_version`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// unchanged fails the test if the stored state differs from the last look.
+func (w *stateWatch) unchanged(t *testing.T) {
+	t.Helper()
+	if v := w.dataVersion(t); v != w.version {
+		before := w.snap
+		w.version, w.snap = v, snapshot(t, w.env)
+		sameSnapshot(t, before, w.snap)
+		return
+	}
+	var files []string
+	for _, l := range w.snap {
+		if f, ok := strings.CutPrefix(l, "file "); ok {
+			files = append(files, f)
+		}
+	}
+	if now := storedFiles(t, w.env); !slices.Equal(files, now) {
+		before := w.snap
+		w.snap = snapshot(t, w.env)
+		sameSnapshot(t, before, w.snap)
+	}
 }
