@@ -1038,3 +1038,47 @@ func TestRejectedUploadLeavesNothing(t *testing.T) {
 	}
 	check(t, 1, 1)
 }
+
+// TestListingsStayInTheTenant: every console listing shows the caller's
+// tenant only.
+func TestListingsStayInTheTenant(t *testing.T) {
+	w := newWorld(t)
+	env := w.env
+	for _, tc := range []struct {
+		who        *session
+		own, other []string
+	}{
+		{w.owner, []string{env.Site.WidgetKey, w.siteA2.WidgetKey, env.Agents[0].Email, "Tuki", w.convA, w.convA2},
+			[]string{w.siteB.WidgetKey, "owner@b.example", "agent@b.example", "Myynti", w.convB, w.deptB.ID}},
+		{w.ownerB, []string{w.siteB.WidgetKey, "owner@b.example", "agent@b.example", "Myynti", w.convB},
+			[]string{env.Site.WidgetKey, w.siteA2.WidgetKey, env.Owner.Email, env.Agents[0].Email, "Tuki", w.convA, w.convA2, w.deptA.ID}},
+	} {
+		var all []byte
+		for _, path := range []string{"/sites", "/users", "/departments", "/conversations", "/conversations?status=queued,open,assigned,closed&limit=500"} {
+			r := send(t, env.URL, "GET", consoleAPI+path, nil, tc.who.auth())
+			if r.status != 200 {
+				t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+			}
+			all = append(all, r.body...)
+		}
+		for _, s := range tc.own {
+			if !bytes.Contains(all, []byte(s)) {
+				t.Errorf("listings miss the tenant's own %q", s)
+			}
+		}
+		for _, s := range tc.other {
+			if bytes.Contains(all, []byte(s)) {
+				t.Errorf("listings show the other tenant's %q", s)
+			}
+		}
+	}
+	// A site's identity secret is never listed.
+	r := send(t, env.URL, "GET", consoleAPI+"/sites", nil, w.owner.auth())
+	if bytes.Contains(r.body, []byte(env.Site.IdentitySecret)) || bytes.Contains(r.body, []byte("password")) {
+		t.Fatalf("site listing shows secrets: %s", r.body)
+	}
+	r = send(t, env.URL, "GET", consoleAPI+"/users", nil, w.owner.auth())
+	if bytes.Contains(r.body, []byte("argon2")) || bytes.Contains(r.body, []byte("password")) {
+		t.Fatalf("user listing shows password hashes: %s", r.body)
+	}
+}
