@@ -40,8 +40,8 @@ test-long:
 # Fuzz each decoder for a while (not part of `make test`, which runs the
 # seed corpora only).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s ./internal/realtime/
-	$(GO) test -run '^$$' -fuzz FuzzDecodeStrict -fuzztime 60s ./internal/httpapi/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s -fuzzminimizetime 2s ./internal/realtime/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeStrict -fuzztime 60s -fuzzminimizetime 2s ./internal/httpapi/
 
 # Benchmarks (docs/benchmarks.md): the built binary measures its own server,
 # run as a child process on loopback; every figure also goes to bin/*.json.

@@ -288,11 +288,6 @@ func (s *Service) Start(ctx context.Context, a Actor, departmentID string) (Conv
 	var created bool
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		created = false
-		active, ok, err := activeConversation(ctx, tx, a.TenantID, a.ID)
-		if err != nil || ok {
-			conv = active
-			return err
-		}
 		if departmentID != "" {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM departments WHERE tenant_id = $1 AND id = $2`, a.TenantID, departmentID).Scan(&n); err != nil {
@@ -301,6 +296,11 @@ func (s *Service) Start(ctx context.Context, a Actor, departmentID string) (Conv
 			if n == 0 {
 				return apperr.FieldError("department_id", "no such department")
 			}
+		}
+		active, ok, err := activeConversation(ctx, tx, a.TenantID, a.ID)
+		if err != nil || ok {
+			conv = active
+			return err
 		}
 		conv, err = s.startTx(ctx, tx, a, Open, departmentID, s.clock.Now())
 		created = err == nil

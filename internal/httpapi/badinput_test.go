@@ -38,6 +38,7 @@ type badCase struct {
 	opts   []opt
 	status int
 	code   string
+	method string   // for routes without a method in their pattern
 	field  string   // if set, error.field must be this
 	msg    string   // if set, error.message must contain this
 	leak   []string // must not appear anywhere in the answer
@@ -56,7 +57,10 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range cases {
 		covered[tc.route] = true
 		t.Run(tc.route+"/"+tc.name, func(t *testing.T) {
-			method, _, _ := strings.Cut(tc.route, " ")
+			method, _, ok := strings.Cut(tc.route, " ")
+			if !ok { // a pattern for every method
+				method = tc.method
+			}
 			r := send(t, w.env.URL, method, tc.path, tc.body, tc.opts...)
 			if tc.check != nil {
 				tc.check(t, r)
@@ -267,6 +271,10 @@ func (w *world) badCases(t *testing.T) []badCase {
 	notFoundA := func(route, name, path string, body []byte, opts ...opt) badCase {
 		return badCase{route: route, name: name, path: path, body: body, opts: opts, status: 404, code: "not_found", leak: leaks}
 	}
+
+	// Unknown endpoints and methods answer in the API's error shape.
+	add(badCase{route: "/api/", method: "GET", name: "unknown endpoint", path: "/api/widget/v1/nonsense", status: 404, code: "not_found"})
+	add(badCase{route: "/api/", method: "DELETE", name: "unknown method on a known path", path: "/api/console/v1/me", status: 404, code: "not_found"})
 
 	// Health, files and the home page.
 	add(badCase{route: "GET /healthz", name: "answers with nothing but its status", path: "/healthz?verbose=1&x=%zz",

@@ -77,11 +77,8 @@ const maxJSONBody = 64 << 10
 // decodeJSON reads a JSON object into v: it must be JSON, valid UTF-8,
 // within the size limit, a single object, and have no unknown fields.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return apperr.New(apperr.Unsupported, "send JSON with Content-Type: application/json")
-		}
+	if err := requireJSON(r); err != nil {
+		return err
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	if err != nil {
@@ -92,6 +89,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return apperr.Wrap(apperr.Invalid, err, "the request body could not be read")
 	}
 	return DecodeStrict(body, v)
+}
+
+// requireJSON refuses bodies declared as anything but JSON (a missing
+// Content-Type is taken as JSON).
+func requireJSON(r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return apperr.New(apperr.Unsupported, "send JSON with Content-Type: application/json")
+		}
+	}
+	return nil
 }
 
 // DecodeStrict decodes one JSON object with no unknown fields.

@@ -13,6 +13,9 @@ import (
 
 // readHello reads the hello frame that opens an SSE stream.
 func (s *Server) readHello(w http.ResponseWriter, r *http.Request) (*realtime.ClientFrame, error) {
+	if err := requireJSON(r); err != nil {
+		return nil, err
+	}
 	body, err := readBody(w, r, realtime.MaxFrameBytes)
 	if err != nil {
 		return nil, err
@@ -45,6 +48,10 @@ const maxPostedFrames = 50
 // frames runs client frames posted beside an SSE stream: one frame object
 // or an array of them. The replies come back as a JSON array of frames.
 func (s *Server) frames(w http.ResponseWriter, r *http.Request, p realtime.Principal) {
+	if err := requireJSON(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	body, err := readBody(w, r, 4*realtime.MaxFrameBytes)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+	"tiski/internal/apperr"
 
 	"tiski/internal/attachment"
 	"tiski/internal/auth"
@@ -111,6 +112,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /files/{tenant}/{id}", s.Files)
 	m.HandleFunc("GET /{$}", s.home)
+	// Anything else under /api/ answers in the API's error shape.
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, apperr.New(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
 
 	// First-run set-up.
 	m.HandleFunc("GET /api/setup", s.setupStatus)

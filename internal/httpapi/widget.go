@@ -48,7 +48,7 @@ func (s *Server) widget(needVisitor bool, h func(http.ResponseWriter, *http.Requ
 		w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
 		w.Header().Add("Vary", "Origin")
 		if needVisitor {
-			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			token, ok := bearer(r)
 			if !ok {
 				s.writeError(w, r, apperr.New(apperr.Unauthorized, "send the visitor token as Authorization: Bearer …"))
 				return
@@ -316,4 +316,15 @@ func (s *Server) visitorSSE(w http.ResponseWriter, r *http.Request, vr *visitorR
 
 func (s *Server) visitorFrames(w http.ResponseWriter, r *http.Request, vr *visitorReq) {
 	s.frames(w, r, realtime.Principal{Actor: vr.actor, TypingPreview: vr.site.Settings.TypingPreview})
+}
+
+// bearer returns the token of an "Authorization: Bearer …" header (the
+// scheme is case-insensitive, RFC 9110).
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
 }

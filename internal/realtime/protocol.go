@@ -95,10 +95,14 @@ func DecodeClientFrame(data []byte) (*ClientFrame, error) {
 
 func jsonProblem(err error) string {
 	s := err.Error()
-	if len(s) > 120 {
-		s = s[:120]
+	if len(s) <= 120 {
+		return s
 	}
-	return s
+	n := 120
+	for n > 0 && !utf8.RuneStart(s[n]) { // never cut a character in two
+		n--
+	}
+	return s[:n]
 }
 
 func (f *ClientFrame) check() error {
