@@ -60,7 +60,7 @@ func TestTinyRun(t *testing.T) {
 	if tp.Stored == 0 || tp.PerSec <= 0 || tp.Ack.Count == 0 {
 		t.Errorf("throughput: %+v", tp)
 	}
-	if mem.RSSBefore <= 0 || mem.RSSSteady <= 0 || mem.RSSPeak <= 0 || mem.Connected != 20 || mem.Failed != 0 {
+	if mem.RSSBefore <= 0 || mem.RSSSteady <= 0 || mem.RSSRampPeak <= 0 || mem.Connected != 20 || mem.Failed != 0 {
 		t.Errorf("memory: %+v", mem)
 	}
 	if v.Lost != 0 || v.Duplicates != 0 || v.Gaps != 0 || v.Unexpected != 0 || v.Messages == 0 || v.Conversations != 25 {

@@ -151,15 +151,14 @@ func (c *child) stderrTail() string {
 	return strings.Join(c.stderrT, "\n")
 }
 
-// lastGC returns the last collection that finished after t, if any.
-func (c *child) lastGC(after time.Time) (gcLine, bool) {
+// lastGC returns the last collection that finished between from and to.
+func (c *child) lastGC(from, to time.Time) (gcLine, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := len(c.gcs) - 1; i >= 0; i-- {
-		if c.gcs[i].At.After(after) {
-			return c.gcs[i], true
+		if g := c.gcs[i]; g.At.After(from) && g.At.Before(to) {
+			return g, true
 		}
-		break
 	}
 	return gcLine{}, false
 }

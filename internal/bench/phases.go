@@ -165,21 +165,16 @@ func (r *run) idle(ctx context.Context) error {
 		return err
 	}
 	r.vis = append(r.vis, vs...)
-	hwm := false
 	if r.srv != nil {
 		st, err := r.settled(ctx)
 		if err != nil {
 			return err
 		}
 		m.RSSBefore, m.ThreadsBefore = st.RSS, st.Threads
-		hwm = resetPeak(r.srv.Pid) == nil
-		m.PeakFrom = "VmRSS sampled every 50 ms"
-		if hwm {
-			m.PeakFrom = "VmHWM, reset before the ramp, and VmRSS sampled every 50 ms"
-		}
+		m.HWMReset = resetPeak(r.srv.Pid) == nil
 	}
 	r.logf("opening %d idle connections", k)
-	var peak atomic.Int64
+	var peak atomic.Int64 // highest RSS seen while the ramp runs
 	stop := make(chan struct{})
 	var sampler sync.WaitGroup
 	if r.srv != nil {
@@ -198,65 +193,74 @@ func (r *run) idle(ctx context.Context) error {
 			}
 		})
 	}
-	start := time.Now()
-	// Ramp at 2,000 new connections a second, like the peer measurement.
-	for i, v := range vs {
-		if err := sleepCtx(ctx, time.Until(start.Add(time.Duration(i)*time.Second/2000))); err != nil {
-			close(stop)
-			return err
-		}
-		v.s = v.v.Connect(r.streamOptions())
+	err = r.ramp(ctx, vs)
+	close(stop)
+	sampler.Wait()
+	if err != nil || r.srv == nil {
+		return err
 	}
-	connected := 0
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-		connected = 0
-		for _, v := range vs {
-			if v.s.Connected() {
-				connected++
-			}
-		}
-		if connected == k {
-			break
-		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			close(stop)
-			return err
-		}
-	}
-	m.Connected, m.Failed, m.RampSeconds = connected, k-connected, time.Since(start).Seconds()
 	rampEnd := time.Now()
-	if r.srv == nil {
-		close(stop)
-		return nil
-	}
+	m.RSSRampPeak = peak.Load()
 	// Hold, sampling, so that the memory the ramp used can be collected.
 	for t := time.Duration(0); t < r.cfg.Settle; t += time.Second {
 		if err := sleepCtx(ctx, time.Second); err != nil {
-			close(stop)
 			return err
 		}
 		if st, err := readStatus(r.srv.Pid); err == nil {
 			m.Series = append(m.Series, RSSSample{Seconds: time.Since(rampEnd).Seconds(), RSS: st.RSS})
 		}
 	}
-	close(stop)
-	sampler.Wait()
 	st, err := readStatus(r.srv.Pid)
 	if err != nil {
 		return err
 	}
 	m.RSSSteady, m.ThreadsAfter = st.RSS, st.Threads
-	m.RSSPeak = peak.Load()
-	if hwm {
-		m.RSSPeak = max(m.RSSPeak, st.HWM)
+	if m.HWMReset {
+		m.RSSMax = st.HWM
 	}
-	if connected > 0 {
-		m.PerConnSteady = float64(m.RSSSteady-m.RSSBefore) / float64(connected)
-		m.PerConnPeak = float64(m.RSSPeak-m.RSSBefore) / float64(connected)
+	if c := float64(m.Connected); c > 0 {
+		m.PerConnSteady = float64(m.RSSSteady-m.RSSBefore) / c
+		m.PerConnPeak = float64(m.RSSRampPeak-m.RSSBefore) / c
 	}
-	if g, ok := r.srv.lastGC(start); ok {
-		m.GC = &GCFigures{SecondsAfterRamp: g.At.Sub(rampEnd).Seconds(), HeapLiveMB: g.HeapLive, HeapGoalMB: g.Goal, StacksMB: g.Stacks}
+	g0, ok0 := r.srv.lastGC(time.Time{}, rampEnd.Add(-time.Duration(m.RampSeconds*float64(time.Second))))
+	g1, ok1 := r.srv.lastGC(rampEnd, time.Now())
+	if ok1 {
+		m.GC = &GCFigures{SecondsAfterRamp: g1.At.Sub(rampEnd).Seconds(), HeapLiveMB: g1.HeapLive, HeapGoalMB: g1.Goal, StacksMB: g1.Stacks}
+		if ok0 && m.Connected > 0 {
+			m.GCBefore = &GCFigures{SecondsAfterRamp: g0.At.Sub(rampEnd).Seconds(), HeapLiveMB: g0.HeapLive, HeapGoalMB: g0.Goal, StacksMB: g0.Stacks}
+			m.PerConnLive = float64((g1.HeapLive-g0.HeapLive)<<20) / float64(m.Connected)
+			m.PerConnStacks = float64((g1.Stacks-g0.Stacks)<<20) / float64(m.Connected)
+		}
 	}
+	return nil
+}
+
+// ramp connects the visitors at 2,000 a second, like the peer measurement,
+// and waits until every one is welcomed (or a minute has passed).
+func (r *run) ramp(ctx context.Context, vs []*visitor) error {
+	m := &r.res.Memory
+	start := time.Now()
+	for i, v := range vs {
+		if err := sleepCtx(ctx, time.Until(start.Add(time.Duration(i)*time.Second/2000))); err != nil {
+			return err
+		}
+		v.s = v.v.Connect(r.streamOptions())
+	}
+	for deadline := time.Now().Add(time.Minute); ; {
+		m.Connected = 0
+		for _, v := range vs {
+			if v.s.Connected() {
+				m.Connected++
+			}
+		}
+		if m.Connected == len(vs) || time.Now().After(deadline) {
+			break
+		}
+		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	m.Failed, m.RampSeconds = len(vs)-m.Connected, time.Since(start).Seconds()
 	return nil
 }
 

@@ -97,28 +97,32 @@ type Throughput struct {
 	BenchCPU    float64 `json:"bench_cpu_cores"`
 }
 
-// Memory is the idle-connection phase. Sizes are bytes.
+// Memory is the idle-connection phase. Sizes are bytes; per-connection
+// figures divide a growth by the connections opened.
 type Memory struct {
 	Idle          int         `json:"idle_connections"`
 	Connected     int         `json:"connected"`
 	Failed        int         `json:"failed"`
 	RampSeconds   float64     `json:"ramp_s"`
 	RSSBefore     int64       `json:"rss_before"`
-	RSSPeak       int64       `json:"rss_peak"`
-	RSSSteady     int64       `json:"rss_steady"`
+	RSSRampPeak   int64       `json:"rss_ramp_peak"` // highest VmRSS sampled every 50 ms during the ramp
+	RSSSteady     int64       `json:"rss_steady"`    // VmRSS settle seconds after the ramp
+	RSSMax        int64       `json:"rss_max"`       // VmHWM from the ramp's start to the steady reading
+	HWMReset      bool        `json:"hwm_reset"`
 	PerConnSteady float64     `json:"rss_per_conn_steady"`
 	PerConnPeak   float64     `json:"rss_per_conn_peak"`
-	PeakFrom      string      `json:"peak_from,omitempty"`
+	PerConnLive   float64     `json:"live_heap_per_conn"` // growth of the live heap between GCs before and after
+	PerConnStacks float64     `json:"stacks_per_conn"`
 	ThreadsBefore int         `json:"threads_before"`
 	ThreadsAfter  int         `json:"threads_after"`
-	GC            *GCFigures  `json:"last_gc,omitempty"`
+	GCBefore      *GCFigures  `json:"gc_before_ramp,omitempty"`
+	GC            *GCFigures  `json:"gc_after_ramp,omitempty"`
 	Series        []RSSSample `json:"rss_after_ramp,omitempty"`
 	Goroutines    string      `json:"goroutines"`
 }
 
-// GCFigures come from the server's last garbage collection since the ramp
-// began (GODEBUG=gctrace=1); SecondsAfterRamp is negative if it ran during
-// the ramp.
+// GCFigures are what the server's garbage collector reported at the end of
+// its last cycle before the ramp, or after it (GODEBUG=gctrace=1).
 type GCFigures struct {
 	SecondsAfterRamp float64 `json:"s_after_ramp"`
 	HeapLiveMB       int64   `json:"heap_live_mb"`
@@ -236,15 +240,20 @@ func (r *Result) print(w io.Writer) {
 	mem := r.Memory
 	p("(c) Server memory per idle connection: %d WebSocket visitors, ramp %.1fs, %d failed", mem.Idle, mem.RampSeconds, mem.Failed)
 	if mem.RSSBefore > 0 {
-		p("    RSS before %s, peak %s, steady %s (%gs after the ramp)", mib(mem.RSSBefore), mib(mem.RSSPeak), mib(mem.RSSSteady), s.SettleSeconds)
-		p("    per connection: steady %s (target ≤ 12 KiB), peak %s (target ≤ 20 KiB)", kib(mem.PerConnSteady), kib(mem.PerConnPeak))
+		p("    RSS before %s, ramp peak %s, steady %s (%gs after the ramp), highest %s",
+			mib(mem.RSSBefore), mib(mem.RSSRampPeak), mib(mem.RSSSteady), s.SettleSeconds, mib(mem.RSSMax))
+		p("    RSS per connection: steady %s (target ≤ 12 KiB), ramp peak %s (target ≤ 20 KiB)", kib(mem.PerConnSteady), kib(mem.PerConnPeak))
 		if g := mem.GC; g != nil {
-			p("    server's last GC since the ramp began (%+.1fs from its end): live heap %d MB, heap goal %d MB, goroutine stacks %d MB",
+			p("    server's last GC, %.0fs after the ramp: live heap %d MB, heap goal %d MB, goroutine stacks %d MB",
 				g.SecondsAfterRamp, g.HeapLiveMB, g.HeapGoalMB, g.StacksMB)
+		}
+		if mem.GCBefore != nil {
+			p("    growth per connection between the GCs before and after the ramp: live heap %s, stacks %s",
+				kib(mem.PerConnLive), kib(mem.PerConnStacks))
 		}
 		p("    OS threads %d → %d; goroutines: %s", mem.ThreadsBefore, mem.ThreadsAfter, mem.Goroutines)
 	} else if mem.Idle > 0 {
-		p("    not measured (not a child process)")
+		p("    no memory figures (not a child process)")
 	}
 	if len(r.Probe) > 0 {
 		p("")
