@@ -156,8 +156,9 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 			return res, err
 		}
 	}
-	if v := res.Verify; v.Lost > 0 || v.Duplicates > 0 || v.Gaps > 0 || v.Unexpected > 0 {
-		return res, fmt.Errorf("messages went wrong: %d lost, %d duplicated, %d gaps, %d unexpected", v.Lost, v.Duplicates, v.Gaps, v.Unexpected)
+	if v := res.Verify; v.Lost > 0 || v.Duplicates > 0 || v.Gaps > 0 || v.Unexpected > 0 || v.Undelivered > 0 {
+		return res, fmt.Errorf("messages went wrong: %d lost, %d duplicated, %d gaps, %d unexpected, %d undelivered",
+			v.Lost, v.Duplicates, v.Gaps, v.Unexpected, v.Undelivered)
 	}
 	return res, nil
 }

@@ -63,7 +63,7 @@ func TestTinyRun(t *testing.T) {
 	if mem.RSSBefore <= 0 || mem.RSSSteady <= 0 || mem.RSSRampPeak <= 0 || mem.Connected != 20 || mem.Failed != 0 {
 		t.Errorf("memory: %+v", mem)
 	}
-	if v.Lost != 0 || v.Duplicates != 0 || v.Gaps != 0 || v.Unexpected != 0 || v.Messages == 0 || v.Conversations != 25 {
+	if v.Lost != 0 || v.Duplicates != 0 || v.Gaps != 0 || v.Unexpected != 0 || v.Undelivered != 0 || v.Messages == 0 || v.Conversations != 25 {
 		t.Errorf("verification: %+v", v)
 	}
 	if len(res.Probe) != 3 || res.Probe[2].Stored == 0 || res.Probe[2].Commits == 0 {
@@ -72,7 +72,7 @@ func TestTinyRun(t *testing.T) {
 	if res.Machine.NumCPU == 0 || res.Machine.Go == "" || res.Storage.Synchronous == "" {
 		t.Errorf("machine or storage missing: %+v %+v", res.Machine, res.Storage)
 	}
-	for _, want := range []string{"(a) Round trip", "(b) Throughput", "(c) Server memory", "(d) Group commit", "lost 0, duplicates 0"} {
+	for _, want := range []string{"(a) Round trip", "(b) Throughput", "(c) Server memory", "(d) Group commit", "lost 0, duplicates 0, gaps 0, unexpected 0; undelivered to agents 0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q", want)
 		}

@@ -144,6 +144,9 @@ type Verify struct {
 	Duplicates    int64 `json:"duplicates"`
 	Gaps          int64 `json:"gaps"`
 	Unexpected    int64 `json:"unexpected"`
+	// Undelivered counts round-trip messages acknowledged to the visitor
+	// that no agent stream received, even after resuming.
+	Undelivered int64 `json:"undelivered"`
 }
 
 func settingsOf(c Config) Settings {
@@ -265,8 +268,8 @@ func (r *Result) print(w io.Writer) {
 	}
 	p("")
 	v := r.Verify
-	p("Verification through the API: %d conversations, %d visitor messages: lost %d, duplicates %d, gaps %d, unexpected %d",
-		v.Conversations, v.Messages, v.Lost, v.Duplicates, v.Gaps, v.Unexpected)
+	p("Verification through the API: %d conversations, %d visitor messages: lost %d, duplicates %d, gaps %d, unexpected %d; undelivered to agents %d",
+		v.Conversations, v.Messages, v.Lost, v.Duplicates, v.Gaps, v.Unexpected, v.Undelivered)
 	for _, n := range r.Notes {
 		p("Note: %s", n)
 	}
