@@ -53,8 +53,10 @@ func Preset(size string) (Config, error) {
 		return Config{Size: size, Visitors: 200, Agents: 4, Idle: 2000, Rates: []float64{100, 1000}, Duration: 15 * time.Second,
 			Senders: 1000, Settle: 5 * time.Second, Probe: true}, nil
 	case "full":
+		// 130 s of settling include at least one GC cycle after the ramp
+		// (Go forces one every two minutes), for the live-heap figures.
 		return Config{Size: size, Visitors: 500, Agents: 10, Idle: 10000, Rates: []float64{100, 1000}, Duration: 60 * time.Second,
-			Senders: 2000, Settle: 60 * time.Second, Probe: true}, nil
+			Senders: 2000, Settle: 130 * time.Second, Probe: true}, nil
 	}
 	return Config{}, fmt.Errorf("--size %q: want quick or full", size)
 }
