@@ -4,11 +4,19 @@ BIN := bin/tiski
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: all build demo serve test test-unit test-long vet fmt-check fuzz clean bench bench-quick
+.PHONY: all build web demo serve test test-unit test-long test-web test-browser vet fmt-check fuzz clean bench bench-quick
 
 all: build
 
-build:
+# Front-end tools come from package-lock.json; reinstalled when it changes.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# The widget and the console, built into web/dist and embedded in the binary.
+web: node_modules/.package-lock.json
+	node web/build.mjs
+
+build: web
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) ./cmd/tiski
 
 # Run Tiski on its embedded database with a demo shop on a second origin.
@@ -19,8 +27,9 @@ serve: build
 	./$(BIN) serve
 
 # The whole test suite: formatting, vet, unit and store tests with the race
-# detector, the realtime, process-kill and fuzz-seed tests.
-test: fmt-check vet test-unit test-long
+# detector, the realtime, process-kill and fuzz-seed tests, the front-ends'
+# type check and the browser tests in headless Chromium.
+test: fmt-check vet build test-unit test-long test-web test-browser
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -37,6 +46,14 @@ test-unit:
 test-long:
 	$(GO) test -count=1 -timeout 15m ./internal/realtime/ ./e2e/
 
+# Type-check the front-ends' TypeScript (esbuild only strips the types).
+test-web: node_modules/.package-lock.json
+	@if ls web/widget/*.ts web/console/*.ts* >/dev/null 2>&1; then npx tsc -p web --noEmit; fi
+
+# Real headless Chromium against the built binary's demo.
+test-browser: build
+	node --test --test-concurrency=1 e2e/browser/
+
 # Fuzz each decoder for a while (not part of `make test`, which runs the
 # seed corpora only).
 fuzz:
@@ -52,4 +69,4 @@ bench-quick: build
 	./$(BIN) bench --size quick --json bin/bench-quick.json
 
 clean:
-	rm -rf bin
+	rm -rf bin web/dist/assets web/dist/*.js web/dist/manifest.json

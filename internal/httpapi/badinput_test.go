@@ -276,6 +276,22 @@ func (w *world) badCases(t *testing.T) []badCase {
 	add(badCase{route: "/api/", method: "GET", name: "unknown endpoint", path: "/api/widget/v1/nonsense", status: 404, code: "not_found"})
 	add(badCase{route: "/api/", method: "DELETE", name: "unknown method on a known path", path: "/api/console/v1/me", status: 404, code: "not_found"})
 
+	// Built front-end files: nothing outside the build is reachable.
+	add(badCase{route: "GET /widget.js", name: "query is ignored, not reflected", path: "/widget.js?x=%3Cscript%3E",
+		check: func(t *testing.T, r reply) {
+			if (r.status != 200 && r.status != 404) || bytes.Contains(r.body, []byte("<script>")) {
+				t.Fatalf("widget.js: %d %s", r.status, r.body)
+			}
+		}})
+	for _, p := range []string{"/assets/..%2fmanifest.json", "/assets/.gitkeep%2f..", "/assets/nosuch-123.js", "/assets/%2e%2e"} {
+		add(badCase{route: "GET /assets/{file}", name: "outside the build: " + p, path: p,
+			check: func(t *testing.T, r reply) {
+				if r.status != 404 && r.status != 400 {
+					t.Fatalf("%s: %d %s", p, r.status, r.body)
+				}
+			}})
+	}
+
 	// Health, files and the home page.
 	add(badCase{route: "GET /healthz", name: "answers with nothing but its status", path: "/healthz?verbose=1&x=%zz",
 		check: func(t *testing.T, r reply) {

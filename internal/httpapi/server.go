@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,6 +52,10 @@ type Deps struct {
 	Mount func(mux *http.ServeMux)
 	// Limits per client address; zero values take the defaults.
 	Limits Limits
+	// Assets are the built front-ends (web.Assets) and Manifest maps their
+	// logical names to hashed files.
+	Assets   fs.FS
+	Manifest map[string]string
 }
 
 // Limits are per-address rates (events a second, and bursts) at the edge.
@@ -111,6 +116,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /files/{tenant}/{id}", s.Files)
+	m.HandleFunc("GET /widget.js", s.serveAsset("widget.js"))
+	m.HandleFunc("GET /assets/{file}", s.assetFile)
 	m.HandleFunc("GET /{$}", s.home)
 	// Anything else under /api/ answers in the API's error shape.
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

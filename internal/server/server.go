@@ -29,6 +29,7 @@ import (
 	"tiski/internal/tenant"
 	"tiski/internal/user"
 	"tiski/internal/visitor"
+	"tiski/web"
 )
 
 // Options build a Server. Only Config is required.
@@ -142,6 +143,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		Sessions: s.Sessions, Throttle: auth.NewThrottle(d, clk), Chat: s.Chat, Files: s.Files, Hub: s.Hub,
 		Clock: clk, Log: log, PublicURL: cfg.PublicURL, SetupToken: s.SetupToken,
 		Ready: s.ready, Mount: o.Mount, Limits: limits,
+		Assets: web.Assets(), Manifest: web.Manifest(),
 	})
 	return s, nil
 }
