@@ -29,6 +29,13 @@ type Config struct {
 	InactivityTimeout time.Duration
 	MaxUploadBytes    int64
 	ShutdownTimeout   time.Duration
+	// SMTP is the mail server; empty SMTPHost disables email.
+	SMTPHost     string
+	SMTPPort     int
+	SMTPUsername string
+	SMTPPassword string
+	SMTPFrom     string
+	SMTPTLS      string
 	// NewVisitorsPerSec limits how fast one client address may create
 	// visitors (bursts of 30 times the rate are allowed).
 	NewVisitorsPerSec float64
@@ -49,6 +56,8 @@ func Default() Config {
 		MaxUploadBytes:    10 << 20,
 		ShutdownTimeout:   15 * time.Second,
 		NewVisitorsPerSec: 2,
+		SMTPPort:          587,
+		SMTPTLS:           "starttls",
 	}
 }
 
@@ -68,6 +77,12 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.InactivityTimeout, "inactivity-timeout", c.InactivityTimeout, "close conversations idle this long")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest file a chat may carry")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a graceful shutdown may take")
+	fs.StringVar(&c.SMTPHost, "smtp-host", c.SMTPHost, "SMTP server for email (offline messages, transcripts); empty disables email")
+	fs.IntVar(&c.SMTPPort, "smtp-port", c.SMTPPort, "SMTP port")
+	fs.StringVar(&c.SMTPUsername, "smtp-username", c.SMTPUsername, "SMTP user name")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", c.SMTPPassword, "SMTP password (prefer TISKI_SMTP_PASSWORD)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", c.SMTPFrom, `sender of Tiski's email, e.g. "Kauppa <chat@kauppa.example>"`)
+	fs.StringVar(&c.SMTPTLS, "smtp-tls", c.SMTPTLS, "starttls, tls (implicit, port 465) or none")
 	fs.Float64Var(&c.NewVisitorsPerSec, "new-visitors-per-sec", c.NewVisitorsPerSec, "new visitors one client address may create a second (bursts of 30x)")
 }
 
@@ -136,6 +151,17 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--%s must be positive", name)
 		}
 	}
+	if c.SMTPHost != "" {
+		if c.SMTPFrom == "" {
+			return fmt.Errorf("--smtp-from is required with --smtp-host")
+		}
+		if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+			return fmt.Errorf("--smtp-port %d: want 1-65535", c.SMTPPort)
+		}
+		if c.SMTPTLS != "starttls" && c.SMTPTLS != "tls" && c.SMTPTLS != "none" {
+			return fmt.Errorf("--smtp-tls %q: want starttls, tls or none", c.SMTPTLS)
+		}
+	}
 	if c.NewVisitorsPerSec <= 0 {
 		return fmt.Errorf("--new-visitors-per-sec must be positive")
 	}
@@ -144,3 +170,6 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// MailEnabled reports whether an SMTP server is configured.
+func (c *Config) MailEnabled() bool { return c.SMTPHost != "" }

@@ -23,6 +23,7 @@ import (
 	"tiski/internal/db"
 	"tiski/internal/httpapi"
 	"tiski/internal/id"
+	"tiski/internal/mail"
 	"tiski/internal/realtime"
 	"tiski/internal/realtime/membus"
 	"tiski/internal/site"
@@ -63,6 +64,8 @@ type Server struct {
 	Files    *attachment.Store
 	Hub      *realtime.Hub
 	HTTP     *httpapi.Server
+	// Mail delivers the outbox; nil when email is not configured.
+	Mail *mail.Worker
 	// SetupToken unlocks first-run set-up on this run.
 	SetupToken string
 
@@ -131,6 +134,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		return fail(err)
 	}
 	s.unlock = unlock
+	if cfg.MailEnabled() {
+		s.Mail = mail.NewWorker(d, mail.NewSMTP(mail.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS}), clk, log)
+	}
 	s.Hub = realtime.NewHub(bus, s.Chat, s.Files, clk, log, o.Hub)
 	s.Chat.SetNotifier(s.Hub)
 	s.SetupToken = id.Secret("")[:32]
@@ -175,6 +182,13 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer s.bg.Done()
 		s.sweep(ctx)
 	}()
+	if s.Mail != nil {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.Mail.Run(ctx, 15*time.Second)
+		}()
+	}
 	err := s.httpServer.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
