@@ -112,6 +112,9 @@ func openSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 	// power loss, not only a process crash. Group commit pays for it.
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Savepoints of a large group commit keep their journal in memory
+	// instead of spilling to a temporary file.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Set("_time_format", "sqlite")
 	base := "file:" + path + "?"
 

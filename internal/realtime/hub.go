@@ -195,7 +195,12 @@ func (h *Hub) publish(subject string, e *event) {
 	if err := h.bus.Publish(subject, data); err != nil {
 		// At most once: clients heal from the database by sequence.
 		h.PublishErrors.Add(1)
-		h.log.Warn("bus publish failed", "subject", subject, "err", err)
+		h.mu.Lock()
+		draining := h.draining
+		h.mu.Unlock()
+		if !draining { // connections closing at shutdown may outlive the bus
+			h.log.Warn("bus publish failed", "subject", subject, "err", err)
+		}
 	}
 }
 
@@ -212,7 +217,12 @@ func (h *Hub) Notify(_ context.Context, ch chat.Change) {
 	if ch.Read == nil || ch.StatusChanged() {
 		ce := &event{T: "conv", Tenant: c.TenantID, ConvID: c.ID, Conv: &c}
 		h.publish(conv, ce)
-		h.publish(h.inboxSubject(c.TenantID), ce)
+		// The inbox feed reaches every agent of the tenant: it carries
+		// lifecycle changes and activity in the queue, not every message
+		// of chats that their agents follow anyway.
+		if ch.StatusChanged() || c.Status == chat.Open || c.Status == chat.Queued {
+			h.publish(h.inboxSubject(c.TenantID), ce)
+		}
 	}
 	if ch.Previous == "" && ch.Read == nil {
 		h.publish(h.visitorSubject(c.TenantID, c.VisitorID), &event{T: "started", Tenant: c.TenantID, ConvID: c.ID, Conv: &c})

@@ -89,10 +89,25 @@ type Store struct {
 
 	dummyOnce sync.Once
 	dummy     string
+	// hashing bounds concurrent password hashes: each takes the hasher's
+	// memory (64 MiB by default), so a burst of sign-ins must queue.
+	hashing chan struct{}
 }
 
 func NewStore(d *db.DB, c clock.Clock, h auth.Hasher) *Store {
-	return &Store{db: d, clock: c, hasher: h}
+	return &Store{db: d, clock: c, hasher: h, hashing: make(chan struct{}, 2)}
+}
+
+func (s *Store) hash(pw string) (string, error) {
+	s.hashing <- struct{}{}
+	defer func() { <-s.hashing }()
+	return s.hasher.Hash(pw)
+}
+
+func (s *Store) verify(pw, encoded string) (ok, rehash bool) {
+	s.hashing <- struct{}{}
+	defer func() { <-s.hashing }()
+	return s.hasher.Verify(pw, encoded)
 }
 
 // Build validates n and hashes its password, returning the user to insert.
@@ -120,7 +135,7 @@ func (s *Store) Build(tenantID string, n New) (User, error) {
 	if err := auth.CheckPasswordPolicy(n.Password); err != nil {
 		return User{}, err
 	}
-	hash, err := s.hasher.Hash(n.Password)
+	hash, err := s.hash(n.Password)
 	if err != nil {
 		return User{}, err
 	}
@@ -219,7 +234,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	if hash == "" {
 		hash = s.dummyHash()
 	}
-	ok, rehash := s.hasher.Verify(password, hash)
+	ok, rehash := s.verify(password, hash)
 	if err != nil || !ok || u.Disabled {
 		return User{}, bad
 	}
@@ -231,7 +246,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 
 // dummyHash is verified against for unknown emails so the timing matches.
 func (s *Store) dummyHash() string {
-	s.dummyOnce.Do(func() { s.dummy, _ = s.hasher.Hash("not a real password, only for timing") })
+	s.dummyOnce.Do(func() { s.dummy, _ = s.hash("not a real password, only for timing") })
 	return s.dummy
 }
 
@@ -368,7 +383,7 @@ func (s *Store) SetPassword(ctx context.Context, tenantID, userID, password stri
 	if err := auth.CheckPasswordPolicy(password); err != nil {
 		return err
 	}
-	hash, err := s.hasher.Hash(password)
+	hash, err := s.hash(password)
 	if err != nil {
 		return err
 	}
