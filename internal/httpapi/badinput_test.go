@@ -49,9 +49,15 @@ type badCase struct {
 // cross-tenant and oversize requests. Each must be answered with the right
 // status and error code in the API's one error shape, and must leave the
 // database and the stored files exactly as they were.
+// moreBadCases lets other test files add the cases of the routes they own.
+var moreBadCases []func(w *world, t *testing.T) []badCase
+
 func TestBadInput(t *testing.T) {
 	w := newWorld(t)
 	cases := w.badCases(t)
+	for _, more := range moreBadCases {
+		cases = append(cases, more(w, t)...)
+	}
 	state := watchState(t, w.env)
 	covered := map[string]bool{}
 	for _, tc := range cases {

@@ -128,49 +128,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/setup", s.setupStatus)
 	m.HandleFunc("POST /api/setup", s.setup)
 
-	// Widget API: shoppers, bearer tokens, CORS for the site's origins.
-	w := "/api/widget/v1/sites/{key}"
-	m.Handle("OPTIONS "+w+"/", s.widgetPreflight())
-	m.Handle("GET "+w, s.widget(false, s.siteConfig))
-	m.Handle("POST "+w+"/visitors", s.widget(false, s.createVisitor))
-	m.Handle("GET "+w+"/me", s.widget(true, s.getMe))
-	m.Handle("PATCH "+w+"/me", s.widget(true, s.patchMe))
-	m.Handle("GET "+w+"/conversations", s.widget(true, s.visitorConversations))
-	m.Handle("POST "+w+"/conversations", s.widget(true, s.startConversation))
-	m.Handle("GET "+w+"/conversations/{id}/messages", s.widget(true, s.visitorMessages))
-	m.Handle("POST "+w+"/conversations/{id}/close", s.widget(true, s.visitorClose))
-	m.Handle("POST "+w+"/conversations/{id}/rating", s.widget(true, s.rate))
-	m.Handle("POST "+w+"/files", s.widget(true, s.visitorUpload))
-	m.Handle("GET "+w+"/rt", s.widget(false, s.visitorWS))
-	m.Handle("POST "+w+"/rt/sse", s.widget(false, s.visitorSSE))
-	m.Handle("POST "+w+"/rt/frames", s.widget(true, s.visitorFrames))
-
-	// Console API: agents, session cookie + CSRF token.
-	c := "/api/console/v1"
-	m.HandleFunc("POST "+c+"/login", s.login)
-	m.Handle("POST "+c+"/logout", s.agent(user.Agent, s.logout))
-	m.Handle("GET "+c+"/me", s.agent(user.Agent, s.consoleMe))
-	m.Handle("PUT "+c+"/me/status", s.agent(user.Agent, s.setStatus))
-	m.Handle("GET "+c+"/conversations", s.agent(user.Agent, s.inbox))
-	m.Handle("GET "+c+"/conversations/{id}", s.agent(user.Agent, s.conversation))
-	m.Handle("GET "+c+"/conversations/{id}/messages", s.agent(user.Agent, s.agentMessages))
-	m.Handle("POST "+c+"/conversations/{id}/assign", s.agent(user.Agent, s.assign))
-	m.Handle("POST "+c+"/conversations/{id}/release", s.agent(user.Agent, s.release))
-	m.Handle("POST "+c+"/conversations/{id}/close", s.agent(user.Agent, s.agentClose))
-	m.Handle("POST "+c+"/conversations/{id}/files", s.agent(user.Agent, s.agentUpload))
-	m.Handle("GET "+c+"/visitors/{id}", s.agent(user.Agent, s.getVisitor))
-	m.Handle("GET "+c+"/visitors/{id}/conversations", s.agent(user.Agent, s.visitorHistory))
-	m.Handle("GET "+c+"/sites", s.agent(user.Agent, s.listSites))
-	m.Handle("POST "+c+"/sites", s.agent(user.Admin, s.createSite))
-	m.Handle("PATCH "+c+"/sites/{id}", s.agent(user.Admin, s.updateSite))
-	m.Handle("GET "+c+"/users", s.agent(user.Agent, s.listUsers))
-	m.Handle("POST "+c+"/users", s.agent(user.Admin, s.createUser))
-	m.Handle("PATCH "+c+"/users/{id}", s.agent(user.Admin, s.updateUser))
-	m.Handle("GET "+c+"/departments", s.agent(user.Agent, s.listDepartments))
-	m.Handle("POST "+c+"/departments", s.agent(user.Admin, s.createDepartment))
-	m.Handle("GET "+c+"/rt", s.agent(user.Agent, s.agentWS))
-	m.Handle("POST "+c+"/rt/sse", s.agent(user.Agent, s.agentSSE))
-	m.Handle("POST "+c+"/rt/frames", s.agent(user.Agent, s.agentFrames))
+	s.widgetRoutes(m)
+	s.consoleRoutes(m)
 }
 
 // ServeHTTP runs the middleware common to every request.

@@ -5,7 +5,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,23 +151,34 @@ func sendText(t testing.TB, v *client.Visitor, conv, cmid, body string) client.F
 	return replies[0]
 }
 
-// registeredRoutes reads the route patterns that server.go registers, so
+// registeredRoutes reads the route patterns that the route functions
+// (routes, widgetRoutes, consoleRoutes… in any non-test file) register, so
 // that a new route without bad-input cases fails the suite.
 func registeredRoutes(t *testing.T) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "server.go", nil, 0)
+	pkgs, err := parser.ParseDir(token.NewFileSet(), ".", func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var routes *ast.FuncDecl
-	for _, d := range f.Decls {
-		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == "routes" {
-			routes = fd
+	var out []string
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				if fd, ok := d.(*ast.FuncDecl); ok && (fd.Name.Name == "routes" || strings.HasSuffix(fd.Name.Name, "Routes")) {
+					out = append(out, routesOf(t, fd)...)
+				}
+			}
 		}
 	}
-	if routes == nil {
-		t.Fatal("server.go has no routes function")
+	if len(out) < 40 {
+		t.Fatalf("found only %d routes: %q", len(out), out)
 	}
+	return out
+}
+
+func routesOf(t *testing.T, routes *ast.FuncDecl) []string {
 	vars := map[string]string{}
 	var eval func(e ast.Expr) (string, bool)
 	eval = func(e ast.Expr) (string, bool) {
@@ -207,15 +220,12 @@ func registeredRoutes(t *testing.T) []string {
 			}
 			s, ok := eval(n.Args[0])
 			if !ok {
-				t.Fatalf("cannot read a route pattern in server.go at offset %d", n.Pos())
+				t.Fatalf("cannot read a route pattern in %s at offset %d", routes.Name.Name, n.Pos())
 			}
 			out = append(out, s)
 		}
 		return true
 	})
-	if len(out) < 40 {
-		t.Fatalf("found only %d routes in server.go: %q", len(out), out)
-	}
 	return out
 }
 
