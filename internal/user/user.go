@@ -310,6 +310,7 @@ func (s *Store) Update(ctx context.Context, tenantID, userID string, up Update) 
 		if err != nil {
 			return err
 		}
+		wasOwner := u.Role == Owner && !u.Disabled
 		if up.Name != nil {
 			if u.Name, err = validate.Text("name", *up.Name, 100, true); err != nil {
 				return err
@@ -329,7 +330,8 @@ func (s *Store) Update(ctx context.Context, tenantID, userID string, up Update) 
 		if up.Disabled != nil {
 			u.Disabled = *up.Disabled
 		}
-		if u.Role != Owner || u.Disabled {
+		// Removing an enabled owner must leave another one.
+		if wasOwner && (u.Role != Owner || u.Disabled) {
 			var owners int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND role = 'owner' AND disabled = FALSE AND id <> $2`,
 				tenantID, userID).Scan(&owners); err != nil {
