@@ -80,6 +80,8 @@ func (d *DB) commit(batch []*op) {
 		return
 	}
 	useSavepoints := len(batch) > 1
+	stmts := &txStmts{tx: tx, cache: d.stmts, m: map[string]*sql.Stmt{}}
+	defer d.prepareWanted(ctx) // after the commit or rollback below
 	ok := batch[:0:0]
 	for i, o := range batch {
 		if err := o.ctx.Err(); err != nil {
@@ -87,12 +89,12 @@ func (d *DB) commit(batch []*op) {
 			continue
 		}
 		if useSavepoints {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if _, err := Exec(withStmtCache(ctx, stmts), tx, "SAVEPOINT w"); err != nil {
 				d.abort(tx, batch[i:], ok, err)
 				return
 			}
 		}
-		fnErr := runFn(context.WithoutCancel(o.ctx), tx, o.fn)
+		fnErr := runFn(withStmtCache(context.WithoutCancel(o.ctx), stmts), tx, o.fn)
 		if fnErr != nil {
 			if !useSavepoints {
 				_ = tx.Rollback()
@@ -109,7 +111,7 @@ func (d *DB) commit(batch []*op) {
 			ok = append(ok, o)
 		}
 		if useSavepoints {
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			if _, err := Exec(withStmtCache(ctx, stmts), tx, "RELEASE SAVEPOINT w"); err != nil {
 				d.abort(tx, batch[i+1:], ok, err)
 				return
 			}
