@@ -59,6 +59,7 @@ test-browser: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s -fuzzminimizetime 2s ./internal/realtime/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeStrict -fuzztime 60s -fuzzminimizetime 2s ./internal/httpapi/
+	$(GO) test -run '^$$' -fuzz FuzzReadMessage -fuzztime 60s -fuzzminimizetime 2s ./internal/realtime/wsproto/
 
 # Benchmarks (docs/benchmarks.md): the built binary measures its own server,
 # run as a child process on loopback; every figure also goes to bin/*.json.
