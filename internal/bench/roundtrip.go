@@ -75,8 +75,9 @@ func (r *run) onAgentFrame(f client.Frame) {
 	o.rtt.add(now.Sub(r.base.Add(o.due(v, k))))
 }
 
-func (r *run) roundTrips(ctx context.Context) error {
-	for i := range r.cfg.Rates {
+// roundTrips runs the rates [from, to) one after another.
+func (r *run) roundTrips(ctx context.Context, from, to int) error {
+	for i := from; i < to; i++ {
 		if err := r.roundTrip(ctx, i); err != nil {
 			return err
 		}
