@@ -90,8 +90,10 @@ func Connect(url string, o Options) (*Bus, error) {
 		// No buffering while disconnected: an event that cannot go now is
 		// dropped at once rather than delivered late; clients heal.
 		nats.ReconnectBufSize(-1),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			b.log.Warn("lost the connection to NATS", "err", err)
+		nats.DisconnectErrHandler(func(c *nats.Conn, err error) {
+			if !c.IsClosed() {
+				b.log.Warn("lost the connection to NATS", "err", err)
+			}
 			state(false)
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
@@ -145,6 +147,17 @@ func (b *Bus) Subscribe(subject string, handler func([]byte)) (realtime.Subscrip
 		return nil, err
 	}
 	b.handlers[s] = handler
+	b.mu.Unlock()
+	// A round trip to the server: once Subscribe returns, the subscription
+	// is live there. The hub subscribes before it replays from the
+	// database; an event committed in between must not slip past.
+	err = b.nc.FlushTimeout(5 * time.Second)
+	b.mu.Lock()
+	if err != nil {
+		delete(b.handlers, s)
+		_ = s.Unsubscribe()
+		return nil, err
+	}
 	return &sub{b: b, s: s}, nil
 }
 
