@@ -21,4 +21,6 @@ func (s *Server) widgetRoutes(m *http.ServeMux) {
 	m.Handle("GET "+w+"/rt", s.widget(false, s.visitorWS))
 	m.Handle("POST "+w+"/rt/sse", s.widget(false, s.visitorSSE))
 	m.Handle("POST "+w+"/rt/frames", s.widget(true, s.visitorFrames))
+	// The page of the widget's iframe (widget_frame.go).
+	m.HandleFunc("GET /widget/{key}/frame", s.widgetFrame)
 }

@@ -44,6 +44,13 @@ type Settings struct {
 	Greeting map[string]string `json:"greeting"` // by language
 	// TypingPreview lets agents see what the shopper types before sending.
 	TypingPreview bool `json:"typing_preview"`
+	// Label is the launcher's text by language (empty: the locale's own).
+	Label map[string]string `json:"label,omitempty"`
+	// Prechat asks for name, email and topic before the first message.
+	Prechat bool `json:"prechat"`
+	// LockLanguage makes the widget speak the site's language on every
+	// page instead of following the page's or the browser's.
+	LockLanguage bool `json:"lock_language"`
 }
 
 // DefaultSettings are what a new site starts with.
@@ -78,6 +85,14 @@ func (st Settings) Validate() error {
 			return apperr.FieldError("settings.greeting", "greeting language %q is not one of fi, sv, en", lang)
 		}
 		if _, err := validate.Text("settings.greeting", g, 300, false); err != nil {
+			return err
+		}
+	}
+	for lang, l := range st.Label {
+		if !slices.Contains(Languages, lang) {
+			return apperr.FieldError("settings.label", "label language %q is not one of fi, sv, en", lang)
+		}
+		if _, err := validate.Text("settings.label", l, 40, false); err != nil {
 			return err
 		}
 	}
