@@ -137,7 +137,7 @@ func (s *Server) siteConfig(w http.ResponseWriter, r *http.Request, vr *visitorR
 		}
 	}
 	topics := []publicTopic{}
-	if vr.site.Settings.Prechat {
+	if vr.site.Settings.Prechat.Enabled {
 		ds, err := s.Tenants.Departments(r.Context(), vr.site.TenantID)
 		if err != nil {
 			s.writeError(w, r, err)

@@ -39,7 +39,7 @@ func (s *Server) widgetFrame(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.AllowsOrigin(host, own) {
-		s.writeError(w, r, apperr.FieldError("host", "this page's origin is not allowed to use the site's chat; add it to the site's allowed origins"))
+		s.writeError(w, r, apperr.New(apperr.Forbidden, "this page's origin is not allowed to use the site's chat; add it to the site's allowed origins"))
 		return
 	}
 	js, css := s.assetURL("widget-app.js"), s.assetURL("widget-frame.css")

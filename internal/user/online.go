@@ -22,3 +22,23 @@ func (s *Store) OnlineNames(ctx context.Context, tenantID string, limit int) ([]
 	}
 	return out, rows.Err()
 }
+
+// TeamEmails returns the addresses of the tenant's enabled owners and
+// admins, who receive offline messages from the widget.
+func (s *Store) TeamEmails(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT email FROM users
+		WHERE tenant_id = $1 AND role IN ('owner', 'admin') AND disabled = FALSE ORDER BY email`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -12,7 +12,10 @@ import { Stream, type Conv, type Msg, type State } from './stream';
 interface SiteConfig {
   name: string; language: string; available: boolean; agents: string[];
   topics: { id: string; name: string }[];
-  settings: { color: string; position: 'left' | 'right'; greeting: Record<string, string>; label?: Record<string, string>; prechat: boolean; lock_language: boolean };
+  settings: {
+    color: string; position: 'left' | 'right'; greeting: Record<string, string>; label?: Record<string, string>; lock_language: boolean;
+    prechat: { enabled: boolean; fields: { name: string; required: boolean }[] };
+  };
 }
 
 interface Saved extends State {
@@ -474,7 +477,7 @@ function view(): View {
   const c = current();
   if ((c && c.msgs.length) || st.outbox.length || uploads.length) return 'chat';
   if (offlineSent || !cfg!.available) return 'offline';
-  if (cfg!.settings.prechat && !st.prechat) return 'prechat';
+  if (cfg!.settings.prechat && cfg!.settings.prechat.enabled && !st.prechat) return 'prechat';
   return 'chat';
 }
 
@@ -740,23 +743,39 @@ function formError(form: HTMLFormElement, e: unknown): void {
 }
 
 function prechatForm(): HTMLElement {
-  const name = h('input', { type: 'text', autocomplete: 'name', required: true, maxlength: '100', value: st.name });
-  const email = h('input', { type: 'email', autocomplete: 'email', required: true, maxlength: '254', value: st.email });
+  const inputs: Record<string, HTMLInputElement | HTMLTextAreaElement> = {};
+  const labels: Record<string, string> = { name: t.name, email: t.email, phone: t.phone, message: t.message };
+  const fields: HTMLElement[] = [];
+  for (const f of cfg!.settings.prechat.fields) {
+    const common = { required: f.required, id: 'tiski-' + f.name };
+    const inp = f.name === 'message' ? h('textarea', { ...common, rows: '3', maxlength: '5000' })
+      : h('input', { ...common, type: f.name === 'email' ? 'email' : f.name === 'phone' ? 'tel' : 'text',
+        autocomplete: f.name === 'phone' ? 'tel' : f.name, maxlength: f.name === 'email' ? '254' : '100',
+        value: f.name === 'name' ? st.name : f.name === 'email' ? st.email : '' });
+    inputs[f.name] = inp;
+    fields.push(field('tiski-' + f.name, labels[f.name] + (f.required ? '' : ' ' + t.optional), inp));
+  }
   const topic = h('select', {}, h('option', { value: '', text: t.topicAny }), ...cfg!.topics.map((d) => h('option', { value: d.id, text: d.name })));
   const form = h('form', { class: 'form', novalidate: true }, h('p', { class: 'intro', text: t.prechatIntro }),
-    field('tiski-name', t.name, name), field('tiski-email', t.email, email), cfg!.topics.length ? field('tiski-topic', t.topic, topic) : null,
+    ...fields, cfg!.topics.length ? field('tiski-topic', t.topic, topic) : null,
     h('p', { class: 'form-err', role: 'alert' }), h('button', { type: 'submit', class: 'primary', text: t.startChat }));
+  const val = (k: string) => (inputs[k] ? inputs[k].value.trim() : '');
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (!checkForm(form)) return;
     try {
       await ensureVisitor();
-      await api.call('PATCH', '/me', { name: name.value.trim(), email: email.value.trim() });
-      st.name = name.value.trim();
-      st.email = email.value.trim();
+      const me: Record<string, unknown> = {};
+      if (inputs.name) me.name = val('name');
+      if (inputs.email) me.email = val('email');
+      if (val('phone')) me.attributes = { phone: val('phone') };
+      if (Object.keys(me).length) await api.call('PATCH', '/me', me);
+      st.name = val('name') || st.name;
+      st.email = val('email') || st.email;
       await startConv(topic.value);
       st.prechat = true;
       save();
+      if (val('message')) stream.send(clientId(), val('message'));
       emit('chat.started', { topic: topic.value });
       render();
       el.input.focus();

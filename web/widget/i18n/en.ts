@@ -30,6 +30,8 @@ const en = {
   name: 'Name',
   email: 'Email',
   message: 'Message',
+  phone: 'Phone',
+  optional: '(optional)',
   topic: 'Topic',
   topicAny: 'Anything else',
   startChat: 'Start chat',

@@ -30,6 +30,8 @@ const fi: Strings = {
   name: 'Nimi',
   email: 'Sähköposti',
   message: 'Viesti',
+  phone: 'Puhelin',
+  optional: '(valinnainen)',
   topic: 'Aihe',
   topicAny: 'Jokin muu',
   startChat: 'Aloita chat',

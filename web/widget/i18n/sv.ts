@@ -30,6 +30,8 @@ const sv: Strings = {
   name: 'Namn',
   email: 'E-post',
   message: 'Meddelande',
+  phone: 'Telefon',
+  optional: '(frivilligt)',
   topic: 'Ämne',
   topicAny: 'Något annat',
   startChat: 'Starta chatten',
