@@ -238,12 +238,12 @@ func Shop(tiskiURL string, st site.Site) http.Handler {
 				http.NotFound(w, r)
 				return
 			}
-			page(w, r, l, "product", map[string]any{"P": p,
+			page(w, r, l, "product", map[string]any{"P": p, "Title": p.Name[l],
 				"Delivery":    strings.ReplaceAll(shopText[l]["delivery"], "{days}", p.Days),
 				"AskGreeting": strings.ReplaceAll(shopText[l]["askGreeting"], "{name}", p.Name[l])})
 		})
 		mux.HandleFunc("GET /"+l+"/cart", func(w http.ResponseWriter, r *http.Request) {
-			page(w, r, l, "cart", map[string]any{})
+			page(w, r, l, "cart", map[string]any{"Title": shopText[l]["cart"]})
 		})
 		mux.HandleFunc("POST /"+l+"/cart", func(w http.ResponseWriter, r *http.Request) {
 			c := readCart(r)
@@ -269,7 +269,7 @@ func Shop(tiskiURL string, st site.Site) http.Handler {
 			http.Redirect(w, r, "/"+l+"/cart", http.StatusSeeOther)
 		})
 		mux.HandleFunc("GET /"+l+"/checkout", func(w http.ResponseWriter, r *http.Request) {
-			page(w, r, l, "checkout", map[string]any{})
+			page(w, r, l, "checkout", map[string]any{"Title": shopText[l]["checkout"]})
 		})
 		mux.HandleFunc("POST /"+l+"/checkout", func(w http.ResponseWriter, r *http.Request) {
 			c := readCart(r)
@@ -295,7 +295,7 @@ func Shop(tiskiURL string, st site.Site) http.Handler {
 				http.NotFound(w, r)
 				return
 			}
-			page(w, r, l, "order", map[string]any{"O": o, "Value": fmt.Sprintf("%d.%02d", o.Cents/100, o.Cents%100)})
+			page(w, r, l, "order", map[string]any{"O": o, "Title": shopText[l]["thanks"], "Value": fmt.Sprintf("%d.%02d", o.Cents/100, o.Cents%100)})
 		})
 	}
 	return mux
@@ -307,7 +307,7 @@ var shopTmpl = template.Must(template.New("shop").Funcs(template.FuncMap{
 }).Parse(`
 {{define "top"}}<!doctype html>
 <html lang="{{.L}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{block "title" .}}{{.T.shop}}{{end}} · {{.T.shop}}</title>
+<title>{{with .Title}}{{.}} · {{end}}{{.T.shop}}</title>
 <link rel="stylesheet" href="/shop.css">
 </head><body{{with .CartValue}} data-cart-value="{{.}}" data-cart-items="{{$.Cart.Items}}"{{end}}{{with .Identify}} data-identify="{{.}}"{{end}}>
 <header class="top"><div class="wrap bar">

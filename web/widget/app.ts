@@ -468,7 +468,7 @@ function setOpen(v: boolean, quiet = false): void {
 }
 
 function focusFirst(): void {
-  const f = el.panel.querySelector<HTMLElement>('.main input, .main textarea, .main button, textarea');
+  const f = view() === 'chat' ? null : el.panel.querySelector<HTMLElement>('.main input, .main textarea, .main select, .main button');
   (f || el.input).focus();
 }
 
