@@ -12,7 +12,7 @@ CREATE TABLE visitor_pages (
   url        TEXT NOT NULL,
   title      TEXT NOT NULL DEFAULT '',
   referrer   TEXT NOT NULL DEFAULT '',
-  viewed_at  TIMESTAMPTZ NOT NULL
+  viewed_at  TIMESTAMP NOT NULL
 );
 CREATE INDEX visitor_pages_visitor ON visitor_pages(visitor_id, viewed_at);
 
@@ -21,7 +21,7 @@ CREATE TABLE identity_claims (
   signature_hash TEXT NOT NULL,
   visitor_id     TEXT NOT NULL REFERENCES visitors(id) ON DELETE CASCADE,
   customer_id    TEXT NOT NULL,
-  expires_at     TIMESTAMPTZ NOT NULL,
+  expires_at     TIMESTAMP NOT NULL,
   PRIMARY KEY (site_id, signature_hash)
 );
 CREATE INDEX identity_claims_expiry ON identity_claims(expires_at);
@@ -36,6 +36,6 @@ CREATE TABLE offline_messages (
   message    TEXT NOT NULL,
   language   TEXT NOT NULL DEFAULT '',
   page_url   TEXT NOT NULL DEFAULT '',
-  created_at TIMESTAMPTZ NOT NULL
+  created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX offline_messages_site ON offline_messages(site_id, created_at);
