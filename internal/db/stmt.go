@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // Prepared statements for the write path. Every message runs the same few
@@ -70,12 +71,18 @@ func stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
 // prepareWanted prepares on the write pool the statements that batches
 // used for the first time. It runs on the committer between batches, when
 // the write connection is free.
-func (d *DB) prepareWanted(ctx context.Context) {
+func (d *DB) prepareWanted() {
 	c := d.stmts
 	c.mu.Lock()
 	wanted := c.wanted
 	c.wanted = nil
 	c.mu.Unlock()
+	if len(wanted) == 0 {
+		return
+	}
+	// Bounded: a database that is down must not hold the committer long.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
 	for _, q := range wanted {
 		s, err := d.write.PrepareContext(ctx, q)
 		c.mu.Lock()

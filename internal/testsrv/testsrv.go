@@ -14,8 +14,10 @@ import (
 	"tiski/internal/auth"
 	"tiski/internal/clock"
 	"tiski/internal/config"
+	"tiski/internal/db/dbtest"
 	"tiski/internal/httpapi"
 	"tiski/internal/realtime"
+	"tiski/internal/realtime/natsbus/natstest"
 	"tiski/internal/server"
 	"tiski/internal/site"
 	"tiski/internal/tenant"
@@ -62,6 +64,12 @@ func Start(t testing.TB, o Options) *Env {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Addr = "127.0.0.1:0"
+	// TISKI_TEST_DB=postgres: a PostgreSQL schema of the test's own.
+	cfg.DB = dbtest.DSN(t)
+	// TISKI_TEST_BUS=nats: the shared NATS, with subjects of the test's own.
+	if natstest.Selected() && o.Bus == nil {
+		cfg.Bus, cfg.BusPrefix = natstest.URL(t), natstest.Prefix()
+	}
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
