@@ -79,8 +79,8 @@ func TestTinyRun(t *testing.T) {
 	if g := res.Goroutines; g == nil || g.Connected <= g.Before || g.PerConn <= 0 || g.Leaked != 0 {
 		t.Errorf("goroutines: %+v", g)
 	}
-	if len(res.Weight) != 5 || !strings.Contains(res.CrossNode, "not available") {
-		t.Errorf("weight or cross-node: %+v %q", res.Weight, res.CrossNode)
+	if len(res.Weight) != 5 || !strings.Contains(res.CrossNode.Status, "not available") {
+		t.Errorf("weight or cross-node: %+v %+v", res.Weight, res.CrossNode)
 	}
 	if len(res.Probe) != 3 || res.Probe[2].Stored == 0 || res.Probe[2].Commits == 0 {
 		t.Errorf("store probe: %+v", res.Probe)

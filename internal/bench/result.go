@@ -25,7 +25,7 @@ type Result struct {
 	History    []HistoryRun `json:"history,omitempty"`
 	Goroutines *Goroutines  `json:"goroutines,omitempty"`
 	Weight     []Asset      `json:"weight"`
-	CrossNode  string       `json:"cross_node"`
+	CrossNode  CrossNode    `json:"cross_node"`
 	Verify     Verify       `json:"verify"`
 	Notes      []string     `json:"notes,omitempty"`
 }
@@ -337,7 +337,17 @@ func (r *Result) print(w io.Writer) {
 		p("    main-thread blocking in Chromium: not measured by this command")
 	}
 	p("")
-	p("Cross-node round trip: %s", r.CrossNode)
+	if cn := r.CrossNode; cn.Status == "ran" {
+		p("(j) Cross-node round trip on PostgreSQL + NATS, %d shoppers on node A, open loop at %.0f msgs/s for %gs each", cn.Visitors, cn.OneNode.Rate, cn.OneNode.Seconds)
+		p("    %-16s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
+		dist("agents on A", cn.OneNode.Latency, "")
+		dist("agents on B", cn.TwoNodes.Latency, "added p99 ≤ 2")
+		p("    added p99 %.2f ms; acked %d + %d, reached agents %d + %d; lost %d, duplicates %d, gaps %d, undelivered %d",
+			cn.AddedP99, cn.OneNode.Acked, cn.TwoNodes.Acked, cn.OneNode.Received, cn.TwoNodes.Received,
+			cn.Verify.Lost, cn.Verify.Duplicates, cn.Verify.Gaps, cn.Verify.Undelivered)
+	} else {
+		p("Cross-node round trip: %s", cn.Status)
+	}
 	p("")
 	v := r.Verify
 	p("Verification through the API: %d conversations, %d visitor messages: lost %d, duplicates %d, gaps %d, unexpected %d; undelivered to agents %d",
