@@ -37,7 +37,9 @@ func TestTinyRun(t *testing.T) {
 	cfg := Config{Size: "tiny", Visitors: 5, Agents: 2, Idle: 20, Rates: []float64{10, 20}, Duration: 2 * time.Second, Senders: 25,
 		Settle: time.Second, Probe: true, JSON: jsonPath, Binary: bin, Version: "test",
 		StormRate: 20, StormFor: 3 * time.Second, FanOut: 30, History: []int{2000}, Goroutines: 50}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	// Generous: under the race detector on a busy machine every phase is
+	// slow, and this checks correctness, not speed.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	var out, log bytes.Buffer
 	res, err := Run(ctx, cfg, &out, &log)

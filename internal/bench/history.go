@@ -37,7 +37,7 @@ type HistoryRun struct {
 // messages of a conversation and a page of the inbox. No sockets: this is
 // the database's share of the request.
 func history(ctx context.Context, n int, log func(string, ...any)) (HistoryRun, error) {
-	hr := HistoryRun{Messages: n, Conversations: max(n/10, 1), Queries: 2000}
+	hr := HistoryRun{Messages: n, Conversations: max(n/10, 1), Queries: min(2000, max(n/10, 100))}
 	dir, err := os.MkdirTemp("", "tiski-history-")
 	if err != nil {
 		return hr, err
