@@ -32,6 +32,10 @@ func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFr
 		return &apperr.Error{Code: apperr.RateLimited, Message: "too many frames; slow down", RetryAfter: 1}
 	}
 	switch f.T {
+	case TSend, TTyping, TRead:
+		h.agentActivity(a)
+	}
+	switch f.T {
 	case THello:
 		return apperr.New(apperr.Invalid, "hello is only the first frame of a connection")
 	case TPing:
@@ -141,7 +145,7 @@ func (h *Hub) typing(ctx context.Context, p Principal, c *Conn, f *ClientFrame) 
 	}
 	e := &event{T: "typing", Tenant: a.TenantID, ConvID: f.Conv, From: &chat.Sender{Kind: a.Kind, ID: a.ID, Name: a.Name},
 		On: *f.On, Conn: connID}
-	if a.Kind == chat.VisitorActor && p.TypingPreview && *f.On {
+	if a.Kind == chat.VisitorActor && *f.On && f.Text != "" && h.typingPreview(ctx, p) {
 		e.Text = f.Text
 	}
 	h.publish(h.convSubject(a.TenantID, f.Conv), e)
