@@ -53,7 +53,19 @@ func (s *Server) agent(min user.Role, h func(http.ResponseWriter, *http.Request,
 			s.writeError(w, r, err)
 			return
 		}
-		h(w, r, ar)
+		// Realtime frames count when they are sends, typing or reads (the hub
+		// reports those); a stream or frames POST itself is not activity.
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || s.Presence == nil || strings.Contains(r.URL.Path, "/rt/") {
+			h(w, r, ar)
+			return
+		}
+		// Doing something counts as being active; a refused request
+		// does not (and writes nothing).
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		h(rec, r, ar)
+		if rec.status < 400 {
+			s.Presence.Touch(context.WithoutCancel(r.Context()), ar.user.TenantID, ar.user.ID)
+		}
 	})
 }
 
@@ -81,9 +93,6 @@ func (s *Server) authAgent(r *http.Request, min user.Role) (*agentReq, error) {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
 			return nil, apperr.New(apperr.Forbidden, "missing or wrong X-CSRF-Token header")
 		}
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && s.Presence != nil {
-		s.Presence.Touch(r.Context(), u.TenantID, u.ID) // doing something counts as being active
 	}
 	return &agentReq{user: u, session: sess, actor: actorOf(u)}, nil
 }

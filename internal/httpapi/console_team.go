@@ -11,6 +11,7 @@ import (
 	"tiski/internal/mail"
 	"tiski/internal/tag"
 	"tiski/internal/user"
+	"tiski/internal/validate"
 	"tiski/internal/visitor"
 )
 
@@ -336,7 +337,11 @@ func (s *Server) emailTranscript(w http.ResponseWriter, r *http.Request, ar *age
 		s.writeError(w, r, err)
 		return
 	}
-	to := strings.TrimSpace(req.Email)
+	to, err := validate.Email("email", req.Email, false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if to == "" {
 		to = v.Email
 	}

@@ -223,15 +223,22 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return len(changed), nil
 }
 
-// Run beats and sweeps every interval until ctx ends.
+// Run beats and sweeps every interval until ctx ends. A tick on which the
+// clock has not moved (a test's stopped clock) does nothing.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	last := s.clock.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			now := s.clock.Now()
+			if !now.After(last) {
+				continue
+			}
+			last = now
 			if err := s.Heartbeat(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("presence heartbeat", "err", err)
 			}
