@@ -10,7 +10,7 @@
 // not yet acknowledged are sent again with the same client message ids, so
 // the server stores them once.
 import { signal } from '@preact/signals';
-import type { Conversation, Msg } from './types';
+import type { AgentState, Conversation, Msg, Tag } from './types';
 
 export interface ServerFrame {
   t: string;
@@ -22,6 +22,8 @@ export interface ServerFrame {
   dup?: boolean;
   m?: Msg;
   c?: Conversation;
+  a?: AgentState;
+  tags?: Tag[];
   code?: string | number;
   message?: string;
   field?: string;

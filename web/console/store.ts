@@ -5,7 +5,7 @@
 import { batch, computed, signal } from '@preact/signals';
 import { api, ApiError, query, setCSRF } from './api';
 import { Realtime, type ServerFrame } from './rt';
-import type { Canned, Conversation, Department, Me, Msg, Presence, Site, Tag, User, Visitor } from './types';
+import type { AgentState, Canned, Conversation, Department, Me, Msg, Presence, Site, Tag, User, Visitor } from './types';
 import { notifyMessage, notifyQueue, stopQueueAlert } from './notify';
 import { setLanguage, t } from './i18n';
 
@@ -42,6 +42,8 @@ export const myRead = signal<Record<string, number>>({});
 export const selected = signal<string | null>(null);
 export const visitors = signal<Record<string, Visitor>>({});
 export const users = signal<User[]>([]);
+/** Live agent states (board rows), by id, from /board and `agent` frames. */
+export const agents = signal<Record<string, AgentState>>({});
 export const departments = signal<Department[]>([]);
 export const tags = signal<Tag[]>([]);
 export const canned = signal<Canned[]>([]);
@@ -69,7 +71,7 @@ const byWait = (a: Conversation, b: Conversation) =>
 export const myChats = computed(() => {
   const id = me.value?.user.id;
   return Object.values(convs.value)
-    .filter((c) => c.status === 'assigned' && (c.assignee_id === id || (c.participants ?? []).includes(id ?? '')))
+    .filter((c) => c.status === 'assigned' && (c.assignee_id === id || (c.participants ?? []).some((p) => p.id === id)))
     .sort(byActivity);
 });
 export const queue = computed(() =>
@@ -155,7 +157,17 @@ export const rt = new Realtime({
       }
       const last = msgs[msgs.length - 1];
       const c = convs.value[conv];
-      if (c && last.seq > c.last_seq) convs.value = { ...convs.value, [conv]: { ...c, last_seq: last.seq, last_message_at: last.at } };
+      let shown: Msg | undefined;
+      for (const m of msgs) if (m.kind === 'text' || m.kind === 'file') shown = m;
+      if (c) {
+        const next = { ...c };
+        if (last.seq > c.last_seq) next.last_seq = last.seq;
+        if (shown) {
+          next.preview = shown.body || shown.file?.name || '';
+          next.last_message_at = shown.at;
+        }
+        convs.value = { ...convs.value, [conv]: next };
+      }
       // A visitor who sends stops typing.
       if (msgs.some((m) => m.from.kind === 'visitor') && typing.value[conv]) {
         const { [conv]: _, ...rest } = typing.value;
@@ -191,8 +203,24 @@ export const rt = new Realtime({
 const replayDone = new Set<string>();
 
 function onFrame(f: ServerFrame) {
+  if (f.t === 'agent' && f.a) {
+    const a = f.a;
+    agents.value = { ...agents.value, [a.id]: a };
+    users.value = users.value.map((u) => (u.id === a.id ? { ...u, status: a.status, max_chats: a.max_chats, load: a.load } : u));
+    const m = me.value;
+    if (m && a.id === m.user.id && (a.status !== m.user.status || a.max_chats !== m.user.max_chats)) {
+      me.value = { ...m, user: { ...m.user, status: a.status, max_chats: a.max_chats } };
+      checkQueue();
+    }
+    return;
+  }
   const conv = f.conv;
   if (!conv) return;
+  if (f.t === 'tags' && f.tags) {
+    const c = convs.value[conv];
+    if (c) convs.value = { ...convs.value, [conv]: { ...c, tags: f.tags } };
+    return;
+  }
   switch (f.t) {
     case 'synced':
     case 'fetched':
@@ -294,6 +322,13 @@ export async function login(email: string, password: string) {
   await signedIn(m);
 }
 
+/** Sets a password from an invitation link and signs in. */
+export async function acceptInvite(token: string, password: string) {
+  const m = await api<Me>('POST', `/invites/${encodeURIComponent(token)}/accept`, { password });
+  history.replaceState(null, '', '#/');
+  await signedIn(m);
+}
+
 async function signedIn(m: Me) {
   setCSRF(m.csrf_token);
   if (m.user.language) setLanguage(m.user.language);
@@ -316,10 +351,11 @@ export async function logout() {
 }
 
 export async function loadInbox() {
-  const r = await attempt(() => api<{ conversations: Conversation[] }>('GET', '/conversations' + query({ status: 'open,queued,assigned', limit: 500 })));
-  if (!r) return;
+  const lists = ['/inbox/mine', '/inbox/queue', ...(isSupervisor.value ? ['/inbox/open'] : [])];
+  const rs = await attempt(() => Promise.all(lists.map((p) => api<{ conversations: Conversation[] }>('GET', p + query({ limit: 500 })))));
+  if (!rs) return;
   batch(() => {
-    for (const c of r.conversations) upsert(c);
+    for (const r of rs) for (const c of r.conversations) upsert(c);
   });
 }
 
@@ -337,8 +373,33 @@ export async function loadTeam() {
 }
 
 export async function loadCanned() {
-  const r = await api<{ canned_responses?: Canned[]; canned?: Canned[] }>('GET', '/canned').catch(() => null);
-  if (r) canned.value = r.canned_responses ?? r.canned ?? [];
+  const r = await api<{ canned: Canned[] }>('GET', '/canned').catch(() => null);
+  if (r) canned.value = r.canned;
+}
+
+/** Canned responses with their placeholders filled for one conversation. */
+export async function cannedFor(conv: string): Promise<Canned[]> {
+  const r = await api<{ canned: Canned[] }>('GET', `/conversations/${encodeURIComponent(conv)}/canned`).catch(() => null);
+  return r?.canned ?? canned.value;
+}
+
+export async function loadBoard() {
+  const r = await api<{ agents: AgentState[]; queue: Conversation[]; open: number }>('GET', '/board').catch(() => null);
+  if (!r) return null;
+  batch(() => {
+    agents.value = Object.fromEntries(r.agents.map((a) => [a.id, a]));
+    for (const c of r.queue) upsert(c);
+  });
+  return r;
+}
+
+let lastActivity = 0;
+/** Tells the server the person is here (at most once a minute). */
+export function activity() {
+  const now = Date.now();
+  if (!me.value || now - lastActivity < 60000) return;
+  lastActivity = now;
+  void api('POST', '/me/activity').catch(() => {});
 }
 
 export async function setStatus(status: Presence) {
@@ -355,9 +416,8 @@ export function select(id: string | null) {
   if (id) {
     route.value = 'chats';
     rt.follow(id);
-    const c = convs.value[id];
-    if (c) void loadVisitor(c.visitor_id);
-    else void loadConversation(id);
+    // Tags, participants and read marks come with the conversation.
+    void loadConversation(id);
     markReadIfLooking(id);
     history.replaceState(null, '', '#/chat/' + id);
   }
@@ -369,14 +429,20 @@ export function select(id: string | null) {
 
 export async function loadConversation(id: string) {
   const r = await attempt(() =>
-    api<{ conversation: Conversation; visitor: Visitor; read_marks: { reader_kind: string; reader_id: string; seq: number; agent_seq?: number }[] }>(
+    api<{
+      conversation: Conversation;
+      visitor: Visitor;
+      tags: Tag[] | null;
+      participants: { id: string; name: string }[] | null;
+      read_marks: { reader_kind: string; reader_id: string; seq: number; agent_seq?: number }[];
+    }>(
       'GET',
       '/conversations/' + encodeURIComponent(id),
     ),
   );
   if (!r) return;
   batch(() => {
-    upsert(r.conversation);
+    upsert({ ...r.conversation, tags: r.tags ?? [], participants: r.participants ?? [] });
     visitors.value = { ...visitors.value, [r.visitor.id]: r.visitor };
     for (const m of r.read_marks ?? []) {
       if (m.reader_kind === 'visitor') {
@@ -425,7 +491,7 @@ export async function take(id: string) {
 
 export async function transfer(id: string, target: { agent_id?: string; department_id?: string }, note: string) {
   const c = await attempt(
-    () => api<Conversation>('POST', `/conversations/${encodeURIComponent(id)}/assign`, { ...target, note }),
+    () => api<Conversation>('POST', `/conversations/${encodeURIComponent(id)}/transfer`, note ? { ...target, note } : target),
     t('transfer.done'),
   );
   if (c) upsert(c);
@@ -436,6 +502,49 @@ export async function closeConversation(id: string) {
   const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(id)}/close`), t('chat.closedToast'));
   if (c) upsert(c);
   return c;
+}
+
+/** A supervisor assigns a queued chat to an agent. */
+export async function api_assign(conv: string, agentID: string) {
+  const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(conv)}/assign`, { agent_id: agentID }));
+  if (c) upsert(c);
+  return c;
+}
+
+export async function setTag(conv: string, tag: string, on: boolean) {
+  const r = await attempt(() =>
+    api<{ tags: Tag[] }>(on ? 'PUT' : 'DELETE', `/conversations/${encodeURIComponent(conv)}/tags/${encodeURIComponent(tag)}`),
+  );
+  const c = convs.value[conv];
+  if (r && c) convs.value = { ...convs.value, [conv]: { ...c, tags: r.tags } };
+}
+
+export async function createTag(name: string) {
+  const tg = await attempt(() => api<Tag>('POST', '/tags', { name }));
+  if (tg) tags.value = [...tags.value, tg];
+  return tg;
+}
+
+export async function emailTranscript(conv: string, email?: string) {
+  const r = await attempt(() =>
+    api<{ queued: boolean; to: string }>('POST', `/conversations/${encodeURIComponent(conv)}/transcript`, email ? { email } : {}),
+  );
+  if (r) showToast(t('transcript.queued', { to: r.to }));
+  return r;
+}
+
+export async function join(conv: string, mode: 'join' | 'takeover') {
+  const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(conv)}/join`, { mode }));
+  if (c) {
+    upsert(c);
+    await loadConversation(conv);
+    select(conv);
+  }
+  return c;
+}
+
+export async function whisper(conv: string, body: string) {
+  return attempt(() => api('POST', `/conversations/${encodeURIComponent(conv)}/notes`, { id: rt.newID(), body, whisper: true }));
 }
 
 export async function sendFile(conv: string, file: File, caption = '') {

@@ -22,6 +22,7 @@ export interface Me {
   user: User;
   tenant: { id: string; name: string };
   csrf_token: string;
+  load?: { active: number; max: number };
 }
 
 export interface Tag {
@@ -57,7 +58,41 @@ export interface Conversation {
   unread?: number;
   wait_seconds?: number;
   tags?: Tag[] | null;
-  participants?: string[] | null;
+  participants?: { id: string; name: string }[] | null;
+}
+
+/** A row of the supervisor board and of `agent` frames. */
+export interface AgentState {
+  id: string;
+  name: string;
+  role: Role;
+  status: Presence;
+  load: number;
+  max_chats: number;
+  departments: string[] | null;
+  connected: boolean;
+  last_active_at?: string;
+}
+
+export interface Page {
+  url: string;
+  title?: string;
+  at?: string;
+}
+
+export interface Panel {
+  visitor: Visitor;
+  site: { id: string; name: string; timezone: string } | null;
+  current_page: Page | null;
+  pages: Page[] | null;
+  referrer: string;
+  user_agent: string;
+  device: string;
+  browser: string;
+  os: string;
+  timezone: string;
+  local_time: string;
+  earlier: Conversation[] | null;
 }
 
 export interface FileRef {
@@ -95,13 +130,6 @@ export interface Visitor {
   attributes: Record<string, string> | null;
   created_at: string;
   last_seen_at: string;
-  // Context the widget reports, when the server keeps it.
-  page_url?: string;
-  page_title?: string;
-  pages?: { url: string; title?: string; at?: string }[] | null;
-  referrer?: string;
-  user_agent?: string;
-  timezone?: string;
 }
 
 export interface Site {
@@ -112,6 +140,7 @@ export interface Site {
   timezone: string;
   allowed_origins: string[];
   settings: SiteSettings;
+  embed_snippet?: string;
 }
 
 export interface SiteSettings {
@@ -123,12 +152,14 @@ export interface SiteSettings {
   [k: string]: unknown;
 }
 
+export interface PrechatField {
+  name: 'name' | 'email' | 'phone' | 'message';
+  required: boolean;
+}
+
 export interface PrechatForm {
   enabled: boolean;
-  name?: boolean;
-  email?: boolean;
-  department?: boolean;
-  [k: string]: unknown;
+  fields: PrechatField[] | null;
 }
 
 export interface Department {
@@ -142,6 +173,8 @@ export interface Canned {
   title: string;
   body: string;
   department_id?: string;
+  /** The body expanded for one conversation (GET /conversations/{id}/canned). */
+  text?: string;
 }
 
 export interface ApiErrorBody {

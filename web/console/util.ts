@@ -68,9 +68,13 @@ export function localTime(tz: string | undefined, now: number): string {
   }
 }
 
-/** Fills {name}, {first_name}, {email}, {agent} and {site} in a canned text. */
+/**
+ * Fills {{visitor.name}}, {{visitor.email}}, {{agent.name}} and
+ * {{site.name}} in a canned text, as the server does; used while the
+ * server's expansion for the chat is on its way.
+ */
 export function fillPlaceholders(body: string, vars: Record<string, string>): string {
-  return body.replace(/\{\{?\s*(\w+)\s*\}?\}/g, (m, k: string) => (k in vars && vars[k] ? vars[k] : m));
+  return body.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (m, k: string) => (k in vars ? vars[k] : m)).replace(/ +([,.!?])/g, '$1');
 }
 
 /** Initials for an avatar: "Aino Virtanen" → "AV". */

@@ -1,11 +1,11 @@
 import { useEffect } from 'preact/hooks';
 import {
   booting, cannedOpen, closeConversation, composerFocus, convs, helpOpen, inboxTab, isSupervisor, me, route, select, selected, step, tabList,
-  toast, totalUnread, queue, visible, markReadIfLooking,
+  toast, totalUnread, queue, visible, markReadIfLooking, activity,
 } from '../store';
 import { t } from '../i18n';
 import { setTitleCount } from '../notify';
-import { Login } from './Login';
+import { AcceptInvite, Login } from './Login';
 import { TopBar } from './TopBar';
 import { Inbox } from './Inbox';
 import { ChatView } from './ChatView';
@@ -87,6 +87,8 @@ function onKey(e: KeyboardEvent) {
 export function App() {
   useEffect(() => {
     window.addEventListener('keydown', onKey);
+    window.addEventListener('keydown', activity, { passive: true });
+    window.addEventListener('pointerdown', activity, { passive: true });
     const onVis = () => {
       visible.value = document.visibilityState === 'visible';
       if (visible.value && selected.value) markReadIfLooking(selected.value);
@@ -94,6 +96,8 @@ export function App() {
     document.addEventListener('visibilitychange', onVis);
     return () => {
       window.removeEventListener('keydown', onKey);
+      window.removeEventListener('keydown', activity);
+      window.removeEventListener('pointerdown', activity);
       document.removeEventListener('visibilitychange', onVis);
     };
   }, []);
@@ -102,7 +106,10 @@ export function App() {
   }, [totalUnread.value, queue.value]);
 
   if (booting.value) return <div class="boot" aria-busy="true">{t('common.loading')}</div>;
-  if (!me.value) return <Login />;
+  if (!me.value) {
+    const invite = location.hash.match(/^#\/invite\/([A-Za-z0-9_-]{8,200})$/);
+    return invite ? <AcceptInvite token={invite[1]} /> : <Login />;
+  }
   return (
     <div class="app">
       <a class="skip" href="#composer-input">{t('a11y.skipToComposer')}</a>

@@ -1,14 +1,16 @@
+import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { Icon } from './Icon';
 import {
   closeConversation, convs, dropPending, isSupervisor, me, messages, pending, selected, take, typing, userName, visitorName, visitorRead,
 } from '../store';
-import { t } from '../i18n';
+import { locale, t } from '../i18n';
 import type { Conversation, Msg } from '../types';
 import { clockTime, dateTime, fileSize } from '../util';
 import { Avatar } from './Avatar';
 import { Composer } from './Composer';
 import { TransferDialog } from './TransferDialog';
-import { ChatActions } from './ChatActions';
+import { ChatActions, TagChips } from './ChatActions';
 
 export function ChatView() {
   const id = selected.value;
@@ -17,7 +19,7 @@ export function ChatView() {
     return (
       <section class="chat chat-empty" aria-label={t('chat.label')}>
         <div class="empty-state">
-          <div class="empty-icon" aria-hidden="true">💬</div>
+          <div class="empty-icon"><Icon name="chat" size={30} /></div>
           <h2>{t('chat.noneTitle')}</h2>
           <p class="muted">{t('chat.noneHint')}</p>
         </div>
@@ -44,6 +46,8 @@ function Chat({ c }: { c: Conversation }) {
             <span class={'status-tag st-' + c.status}>{t(('conv.' + c.status) as 'conv.open')}</span>
             {c.assignee_id && <span>{t('chat.assignedTo', { name: c.assignee_name || userName(c.assignee_id) })}</span>}
             {c.department_name && <span>· {c.department_name}</span>}
+            {(c.participants ?? []).length > 0 && <span>· {t('chat.participants', { names: (c.participants ?? []).map((p) => p.name).join(', ') })}</span>}
+            <TagChips c={c} />
           </div>
         </div>
         <div class="chat-actions">
@@ -108,10 +112,10 @@ function MessageList({ c }: { c: Conversation }) {
         const sep = day !== lastDay;
         lastDay = day;
         return (
-          <div key={m.seq}>
-            {sep && <div class="day-sep"><span>{new Date(m.at).toLocaleDateString()}</span></div>}
+          <Fragment key={m.seq}>
+            {sep && <div class="day-sep"><span>{new Date(m.at).toLocaleDateString(locale(), { weekday: 'long', day: 'numeric', month: 'long' })}</span></div>}
             <Message m={m} seen={m.seq === seenSeq} />
-          </div>
+          </Fragment>
         );
       })}
       {pend.map((p) => (
@@ -173,7 +177,7 @@ function Message({ m, seen }: { m: Msg; seen: boolean }) {
       <div class="bubble">
         {m.kind === 'note' && (
           <div class="note-label">
-            <span aria-hidden="true">🔒</span> {t('chat.noteBy', { name: m.from.name ?? '' })}
+            <Icon name="lock" size={12} /> {m.data?.whisper ? t('chat.whisperBy', { name: m.from.name ?? '' }) : t('chat.noteBy', { name: m.from.name ?? '' })}
           </div>
         )}
         {m.kind === 'file' && m.file && <FileBox f={m.file} />}
@@ -197,7 +201,7 @@ function FileBox({ f }: { f: NonNullable<Msg['file']> }) {
   const image = /^image\/(png|jpeg|gif|webp)$/.test(f.type);
   return (
     <a class="file" href={f.url} target="_blank" rel="noopener noreferrer" download={f.name}>
-      {image ? <img src={f.url} alt={f.name} loading="lazy" /> : <span class="file-icon" aria-hidden="true">📄</span>}
+      {image ? <img src={f.url} alt={f.name} loading="lazy" /> : <span class="file-icon"><Icon name="file" size={22} /></span>}
       <span class="file-name">{f.name}</span>
       <span class="file-size">{fileSize(f.size)}</span>
     </a>

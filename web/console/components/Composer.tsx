@@ -1,8 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { canned, cannedOpen, composerFocus, me, rt, sendFile, sendMessage, sites, visitorName, visitors } from '../store';
+import { canned, cannedFor, cannedOpen, composerFocus, me, rt, sendFile, sendMessage, sites, visitorName, visitors } from '../store';
 import { t } from '../i18n';
 import type { Canned, Conversation } from '../types';
 import { fillPlaceholders } from '../util';
+import { Icon } from './Icon';
 
 // Drafts survive switching between chats.
 const drafts = new Map<string, string>();
@@ -11,6 +12,7 @@ export function Composer({ c, canReply }: { c: Conversation; canReply: boolean }
   const [text, setText] = useState(drafts.get(c.id) ?? '');
   const [note, setNote] = useState(!canReply);
   const [picker, setPicker] = useState<{ query: string; index: number } | null>(null);
+  const [expanded, setExpanded] = useState<Canned[] | null>(null);
   const ta = useRef<HTMLTextAreaElement>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const typingOn = useRef(0);
@@ -28,6 +30,16 @@ export function Composer({ c, canReply }: { c: Conversation; canReply: boolean }
   useEffect(() => {
     if (!canReply) setNote(true);
   }, [canReply]);
+  // The server fills the placeholders for this chat when the list opens.
+  const pickerOpen = picker !== null;
+  useEffect(() => {
+    if (!pickerOpen) return;
+    let live = true;
+    void cannedFor(c.id).then((list) => live && setExpanded(list));
+    return () => {
+      live = false;
+    };
+  }, [pickerOpen, c.id]);
   useEffect(
     () => () => {
       window.clearTimeout(typingOff.current);
@@ -40,22 +52,21 @@ export function Composer({ c, canReply }: { c: Conversation; canReply: boolean }
     const v = visitors.value[c.visitor_id];
     const name = v?.name || c.visitor_name || '';
     return {
-      name,
-      first_name: name.split(/\s+/)[0] ?? '',
-      email: v?.email || c.visitor_email || '',
-      agent: me.value?.user.name ?? '',
-      site: sites.value.find((s) => s.id === c.site_id)?.name ?? '',
+      'visitor.name': name,
+      'visitor.email': v?.email || c.visitor_email || '',
+      'agent.name': me.value?.user.name ?? '',
+      'site.name': sites.value.find((s) => s.id === c.site_id)?.name ?? '',
     };
   }, [c, visitors.value, sites.value]);
 
   const matches = useMemo(() => {
     if (!picker) return [];
     const q = picker.query.toLowerCase();
-    return canned.value
+    return (expanded ?? canned.value)
       .filter((r) => !r.department_id || !c.department_id || r.department_id === c.department_id)
       .filter((r) => !q || r.shortcut.toLowerCase().includes(q) || r.title.toLowerCase().includes(q))
       .slice(0, 8);
-  }, [picker, canned.value]);
+  }, [picker, canned.value, expanded]);
 
   const update = (v: string) => {
     setText(v);
@@ -86,7 +97,7 @@ export function Composer({ c, canReply }: { c: Conversation; canReply: boolean }
   };
 
   const choose = (r: Canned) => {
-    const body = fillPlaceholders(r.body, vars);
+    const body = r.text ?? fillPlaceholders(r.body, vars);
     setText(body);
     drafts.set(c.id, body);
     setPicker(null);
@@ -144,7 +155,7 @@ export function Composer({ c, canReply }: { c: Conversation; canReply: boolean }
         </button>
         <button role="radio" aria-checked={note} class={'ctab ctab-note' + (note ? ' active' : '')} onClick={() => setNote(true)}
           title="Alt+N">
-          <span aria-hidden="true">🔒</span> {t('composer.note')}
+          <Icon name="lock" size={13} /> {t('composer.note')}
         </button>
         <span class="composer-hint">{note ? t('composer.noteHint') : t('composer.replyHint', { name: visitorName(c) })}</span>
       </div>
@@ -159,7 +170,7 @@ export function Composer({ c, canReply }: { c: Conversation; canReply: boolean }
               }}>
               <span class="canned-short">/{r.shortcut}</span>
               <span class="canned-title">{r.title}</span>
-              <span class="canned-body">{fillPlaceholders(r.body, vars)}</span>
+              <span class="canned-body">{r.text ?? fillPlaceholders(r.body, vars)}</span>
             </li>
           ))}
         </ul>
@@ -180,11 +191,11 @@ export function Composer({ c, canReply }: { c: Conversation; canReply: boolean }
               setPicker({ query: '', index: 0 });
               ta.current?.focus();
             }}>
-            ⚡
+            <Icon name="bolt" />
           </button>
           <button class="icon-btn" type="button" aria-label={t('composer.attach')} title={t('composer.attach')} disabled={!canReply}
             onClick={() => fileInput.current?.click()}>
-            📎
+            <Icon name="clip" />
           </button>
           <input ref={fileInput} type="file" class="sr-only" tabIndex={-1} aria-hidden="true" data-testid="file-input"
             accept="image/png,image/jpeg,image/gif,image/webp,application/pdf"

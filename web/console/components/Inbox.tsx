@@ -4,6 +4,7 @@ import { t } from '../i18n';
 import type { Conversation } from '../types';
 import { clockTime, since } from '../util';
 import { Avatar } from './Avatar';
+import { Icon } from './Icon';
 
 /** A clock that ticks every few seconds for wait times. */
 export function useNow(every = 5000) {
@@ -63,7 +64,7 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
             <span class="conv-time">
               {waiting ? (
                 <span class="wait" title={t('inbox.waitTitle')}>
-                  ⏱ {since(c.queued_at ?? c.created_at, now)}
+                  <Icon name="clock" size={12} /> {c.wait_seconds !== undefined && !c.queued_at ? since(new Date(Date.now() - c.wait_seconds * 1000).toISOString(), now) : since(c.queued_at ?? c.created_at, now)}
                 </span>
               ) : (
                 clockTime(c.last_message_at ?? c.last_activity_at)

@@ -5,6 +5,7 @@ import type { Presence } from '../types';
 import { askPermission, isMuted, setMuted } from '../notify';
 import { LangPicker } from './LangPicker';
 import { Avatar } from './Avatar';
+import { Icon } from './Icon';
 
 const statuses: Presence[] = ['online', 'away', 'offline'];
 
@@ -64,10 +65,10 @@ export function TopBar() {
             setMuted(!muted);
             setM(!muted);
           }}>
-          {muted ? '🔕' : '🔔'}
+          <Icon name={muted ? 'bellOff' : 'bell'} />
         </button>
         <button class="icon-btn" aria-label={t('help.open')} title={t('help.open') + ' (?)'} onClick={() => (helpOpen.value = true)}>
-          ?
+          <Icon name="keyboard" />
         </button>
         <LangPicker />
         <div class="me">

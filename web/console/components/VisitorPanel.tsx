@@ -1,14 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
-import { convs, loadVisitor, select, selected, visitorName, visitors } from '../store';
+import { convs, select, selected, visitorName, visitors } from '../store';
 import { t } from '../i18n';
-import type { Conversation } from '../types';
-import { dateTime, describeUA, localTime, safeURL } from '../util';
+import type { Conversation, Panel as PanelData } from '../types';
+import { clockTime, dateTime, describeUA, localTime, safeURL } from '../util';
 import { useNow } from './Inbox';
-
-// Attribute keys that the widget reports as context rather than as the
-// shop's own custom attributes.
-const contextKeys = new Set(['page_url', 'page_title', 'url', 'page', 'referrer', 'user_agent', 'timezone', 'tz', 'pages']);
 
 export function VisitorPanel() {
   const id = selected.value;
@@ -18,24 +14,33 @@ export function VisitorPanel() {
 }
 
 function Panel({ c }: { c: Conversation }) {
-  const v = visitors.value[c.visitor_id];
+  const [p, setP] = useState<PanelData | null>(null);
   const now = useNow(30000);
-  const [earlier, setEarlier] = useState<Conversation[] | null>(null);
   useEffect(() => {
-    void loadVisitor(c.visitor_id, true);
-    api<{ conversations: Conversation[] }>('GET', `/visitors/${encodeURIComponent(c.visitor_id)}/conversations`)
-      .then((r) => setEarlier(r.conversations.filter((x) => x.id !== c.id)))
-      .catch(() => setEarlier([]));
-  }, [c.visitor_id]);
+    let live = true;
+    const load = () =>
+      api<PanelData>('GET', `/conversations/${encodeURIComponent(c.id)}/panel`)
+        .then((r) => {
+          if (!live) return;
+          setP(r);
+          visitors.value = { ...visitors.value, [r.visitor.id]: r.visitor };
+        })
+        .catch(() => {});
+    void load();
+    // The shopper keeps browsing: refresh the page trail now and then.
+    const id = window.setInterval(load, 20000);
+    return () => {
+      live = false;
+      window.clearInterval(id);
+    };
+  }, [c.id]);
+  const v = p?.visitor ?? visitors.value[c.visitor_id];
   const attrs = v?.attributes ?? {};
-  const page = v?.page_url ?? attrs.page_url ?? attrs.url ?? attrs.page;
-  const pageTitle = v?.page_title ?? attrs.page_title;
-  const referrer = v?.referrer ?? attrs.referrer;
-  const ua = v?.user_agent ?? attrs.user_agent;
-  const tz = v?.timezone ?? attrs.timezone ?? attrs.tz;
-  const custom = Object.entries(attrs).filter(([k]) => !contextKeys.has(k));
-  const pages = v?.pages ?? [];
+  const custom = Object.entries(attrs);
+  const pages = p?.pages ?? [];
+  const earlier = p ? (p.earlier ?? []).filter((x) => x.id !== c.id) : null;
   const name = visitorName(c);
+  const device = p ? [p.browser, p.os, p.device ? t(('visitor.' + p.device) as 'visitor.mobile') : ''].filter(Boolean).join(' · ') || describeUA(p.user_agent) : '';
   return (
     <aside class="visitor-panel" aria-labelledby="visitor-title">
       <section class="panel-card">
@@ -45,8 +50,8 @@ function Panel({ c }: { c: Conversation }) {
           <Fact label={t('visitor.email')} value={v?.email} testid="v-email" />
           <Fact label={t('visitor.customerId')} value={v?.customer_id} testid="v-customer" />
           <Fact label={t('visitor.language')} value={v?.language?.toUpperCase()} />
-          <Fact label={t('visitor.localTime')} value={localTime(tz, now)} />
-          <Fact label={t('visitor.device')} value={describeUA(ua)} />
+          <Fact label={t('visitor.localTime')} value={localTime(p?.timezone, now)} />
+          <Fact label={t('visitor.device')} value={device} />
           <Fact label={t('visitor.firstSeen')} value={v ? dateTime(v.created_at) : ''} />
         </dl>
       </section>
@@ -55,21 +60,23 @@ function Panel({ c }: { c: Conversation }) {
         <dl class="facts">
           <div class="fact">
             <dt>{t('visitor.currentPage')}</dt>
-            <dd data-testid="v-page">{page ? <ExtLink url={page} text={pageTitle || page} /> : <span class="muted">—</span>}</dd>
+            <dd data-testid="v-page">
+              {p?.current_page ? <ExtLink url={p.current_page.url} text={p.current_page.title || p.current_page.url} /> : <span class="muted">—</span>}
+            </dd>
           </div>
           <div class="fact">
             <dt>{t('visitor.referrer')}</dt>
-            <dd>{referrer ? <ExtLink url={referrer} text={referrer} /> : <span class="muted">—</span>}</dd>
+            <dd>{p?.referrer ? <ExtLink url={p.referrer} text={p.referrer} /> : <span class="muted">—</span>}</dd>
           </div>
         </dl>
-        {pages.length > 0 && (
+        {pages.length > 1 && (
           <>
             <h3 class="panel-sub">{t('visitor.pageHistory')}</h3>
             <ol class="page-history">
-              {pages.slice(-8).reverse().map((p, i) => (
+              {pages.slice(0, 8).map((pg, i) => (
                 <li key={i}>
-                  <ExtLink url={p.url} text={p.title || p.url} />
-                  {p.at && <span class="muted"> · {dateTime(p.at)}</span>}
+                  <ExtLink url={pg.url} text={pg.title || pg.url} />
+                  {pg.at && <span class="muted"> · {clockTime(pg.at)}</span>}
                 </li>
               ))}
             </ol>
@@ -93,14 +100,15 @@ function Panel({ c }: { c: Conversation }) {
         ) : earlier.length === 0 ? (
           <p class="muted">{t('visitor.noEarlier')}</p>
         ) : (
-          <ul class="earlier">
+          <ul class="earlier" data-testid="v-earlier">
             {earlier.slice(0, 10).map((e) => (
               <li key={e.id}>
                 <a href={'#/chat/' + e.id} onClick={(ev) => {
                   ev.preventDefault();
                   select(e.id);
                 }}>
-                  {dateTime(e.created_at)}
+                  <span>{dateTime(e.created_at)}</span>
+                  {e.preview && <span class="earlier-preview">{e.preview}</span>}
                 </a>
                 <span class={'status-tag st-' + e.status}>{t(('conv.' + e.status) as 'conv.open')}</span>
               </li>
