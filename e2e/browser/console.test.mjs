@@ -10,29 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { startDemo, launch, needBrowser, shoot, loginAgent, eventually, axe, repo } from './harness.mjs';
-import { newVisitor, siteKey } from './console-visitor.mjs';
-
-const desktop = { viewport: { width: 1440, height: 900 } };
-
-/** Signs in through the console's own form. */
-export async function signIn(browser, base, agent) {
-  const ctx = await browser.newContext({ ...desktop, locale: 'en-GB' });
-  const page = await ctx.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !/status of 4\d\d/.test(m.text()) && errors.push(m.text()));
-  await page.goto(base + '/console');
-  await page.getByLabel('Email').fill(agent.email);
-  await page.getByLabel('Password').fill(agent.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-  return { ctx, page, errors };
-}
-
-export async function goOnline(page) {
-  await page.getByLabel('Your status').selectOption('online');
-  await page.locator('.status-online').waitFor();
-}
+import { newVisitor, siteKey, signIn, goOnline } from './console-helpers.mjs';
 
 test('the console JS stays within its size budget', () => {
   const manifest = JSON.parse(readFileSync(join(repo, 'web', 'dist', 'manifest.json'), 'utf8'));

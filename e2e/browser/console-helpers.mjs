@@ -1,4 +1,4 @@
-// A shopper for the console's browser tests, driven from Node through the
+// Helpers of the console's browser tests. A shopper is driven from Node through the
 // widget HTTP API and the realtime protocol (docs/protocol.md) over
 // Server-Sent Events plus frame POSTs — no widget UI involved. It keeps
 // what the visitor's stream delivers so tests can assert what a visitor
@@ -77,3 +77,26 @@ export async function newVisitor(tiski, shopOrigin, key, profile = {}) {
   };
   return v;
 }
+
+export const desktop = { viewport: { width: 1440, height: 900 } };
+
+/** Signs in through the console's own form. */
+export async function signIn(browser, base, agent) {
+  const ctx = await browser.newContext({ ...desktop, locale: 'en-GB' });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && !/status of 4\d\d/.test(m.text()) && errors.push(m.text()));
+  await page.goto(base + '/console');
+  await page.getByLabel('Email').fill(agent.email);
+  await page.getByLabel('Password').fill(agent.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  return { ctx, page, errors };
+}
+
+export async function goOnline(page) {
+  await page.getByLabel('Your status').selectOption('online');
+  await page.locator('.status-online').waitFor();
+}
+
