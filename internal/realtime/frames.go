@@ -20,7 +20,7 @@ type reply func(frame []byte, stored bool) error
 // handleFrame runs one client frame. c is the live connection, or nil when
 // the frame came by HTTP POST beside an SSE stream (then replies go back in
 // the POST response and stream-bound frames are refused).
-func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFrame, out reply) error {
+func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFrame, out reply) (err error) {
 	a := p.Actor
 	ok := func() error {
 		if f.RID != "" {
@@ -32,8 +32,12 @@ func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFr
 		return &apperr.Error{Code: apperr.RateLimited, Message: "too many frames; slow down", RetryAfter: 1}
 	}
 	switch f.T {
-	case TSend, TTyping, TRead:
-		h.agentActivity(a)
+	case TSend, TTyping, TRead: // an agent doing something is active
+		defer func() {
+			if err == nil {
+				h.agentActivity(a)
+			}
+		}()
 	}
 	switch f.T {
 	case THello:
