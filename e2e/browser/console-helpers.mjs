@@ -81,9 +81,11 @@ export async function newVisitor(tiski, shopOrigin, key, profile = {}) {
 export const desktop = { viewport: { width: 1440, height: 900 } };
 
 /** Signs in through the console's own form. */
-export async function signIn(browser, base, agent) {
+export async function signIn(browser, base, agent, initScript) {
   const ctx = await browser.newContext({ ...desktop, locale: 'en-GB' });
+  if (initScript) await ctx.addInitScript(initScript);
   const page = await ctx.newPage();
+  page.setDefaultTimeout(10000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && !/status of 4\d\d/.test(m.text()) && errors.push(m.text()));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { startDemo, launch, needBrowser, shoot, loginAgent, eventually, axe, repo } from './harness.mjs';
+import { startDemo, launch, needBrowser, loginAgent, eventually, repo } from './harness.mjs';
 import { newVisitor, siteKey, signIn, goOnline } from './console-helpers.mjs';
 
 test('the console JS stays within its size budget', () => {
@@ -100,7 +100,6 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await a.page.locator('.msg-note', { hasText: 'tarkista varasto' }).waitFor();
   await v.typing('Kiitos! Entä jos en ole kotona');
   await a.page.getByTestId('typing-preview').getByText('Entä jos en ole kotona').waitFor();
-  await shoot(a.page, 'console-chat');
 
   // Transfer to Eero with a handover note.
   await a.page.getByTestId('transfer').click();

@@ -38,12 +38,14 @@ export function Inbox() {
             </button>
           ))}
       </div>
-      <ul class="conv-list" id="inbox-list" role="tabpanel" aria-labelledby={'tab-' + inboxTab.value}>
+      <div class="conv-scroll" id="inbox-list" role="tabpanel" aria-labelledby={'tab-' + inboxTab.value}>
+      <ul class="conv-list">
         {list.length === 0 && <li class="empty">{t(('inbox.empty.' + inboxTab.value) as 'inbox.empty.mine')}</li>}
         {list.map((c, i) => (
           <Item key={c.id} c={c} index={i} now={now} />
         ))}
       </ul>
+      </div>
     </aside>
   );
 }
@@ -55,8 +57,7 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
   const active = selected.value === c.id;
   return (
     <li class={'conv' + (active ? ' active' : '') + (unread ? ' unread' : '')} data-conv={c.id}>
-      <button class="conv-main" aria-current={active ? 'true' : undefined} onClick={() => select(c.id)}
-        aria-label={name + (unread ? ', ' + t('inbox.unread', { n: unread }) : '') + (waiting ? ', ' + t('inbox.waiting', { t: since(c.queued_at ?? c.created_at, now) }) : '')}>
+      <button class="conv-main" aria-current={active ? 'true' : undefined} onClick={() => select(c.id)}>
         <Avatar id={c.visitor_id} name={name} />
         <span class="conv-body">
           <span class="conv-top">
@@ -64,6 +65,7 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
             <span class="conv-time">
               {waiting ? (
                 <span class="wait" title={t('inbox.waitTitle')}>
+                  <span class="sr-only">{t('inbox.waitTitle')}: </span>
                   <Icon name="clock" size={12} /> {c.wait_seconds !== undefined && !c.queued_at ? since(new Date(Date.now() - c.wait_seconds * 1000).toISOString(), now) : since(c.queued_at ?? c.created_at, now)}
                 </span>
               ) : (
@@ -75,7 +77,8 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
             <span class="conv-preview">{c.preview || (c.department_name ? c.department_name : '\u00a0')}</span>
             {unread > 0 && (
               <span class="badge" data-testid="unread">
-                {unread}
+                <span aria-hidden="true">{unread}</span>
+                <span class="sr-only">{t('inbox.unread', { n: unread })}</span>
               </span>
             )}
           </span>
