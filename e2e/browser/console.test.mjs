@@ -40,7 +40,17 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
 
   const browser = await launch();
   t.after(() => browser.close());
-  const a = await signIn(browser, demo.tiski, aino);
+  // Aino's page keeps a handle on its sockets so the test can cut one.
+  const a = await signIn(browser, demo.tiski, aino, () => {
+    const Native = window.WebSocket;
+    window.__sockets = [];
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__sockets.push(this);
+      }
+    };
+  });
   const e = await signIn(browser, demo.tiski, eero);
   await goOnline(a.page);
   await goOnline(e.page);
@@ -101,6 +111,34 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await v.typing('Kiitos! Entä jos en ole kotona');
   await a.page.getByTestId('typing-preview').getByText('Entä jos en ole kotona').waitFor();
 
+  // A tag, a file and the transcript by email.
+  await a.page.getByTestId('tags').click();
+  await a.page.getByLabel('New tag').fill('toimitus');
+  await a.page.getByRole('button', { name: 'Add', exact: true }).click();
+  await a.page.getByRole('dialog').getByLabel('toimitus').waitFor();
+  await a.page.getByRole('button', { name: 'Done' }).click();
+  await a.page.getByTestId('chat-tags').getByText('toimitus').waitFor();
+  await a.page.getByRole('radio', { name: 'Reply' }).click();
+  await a.page.getByTestId('file-input').setInputFiles({ name: 'kuitti.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n') });
+  await a.page.locator('.msg-agent .file-name', { hasText: 'kuitti.pdf' }).waitFor();
+  await eventually(() => v.messages.some((m) => m.kind === 'file' && m.file?.name === 'kuitti.pdf'), 5000, 'the visitor gets the file');
+  await a.page.getByTestId('transcript').click();
+  await a.page.getByRole('button', { name: 'Send transcript' }).click();
+  await a.page.getByText('Transcript on its way to maija@example.fi').waitFor();
+
+  // The connection drops: what the visitor sends meanwhile arrives once, in order.
+  await a.ctx.setOffline(true);
+  await a.page.evaluate(() => window.__sockets.forEach((ws) => ws.close()));
+  await a.page.getByText('Reconnecting…').waitFor();
+  for (const n of [1, 2, 3]) await v.send(`Viesti ${n} katkon aikana`);
+  await a.ctx.setOffline(false);
+  await a.page.locator('.msg-visitor', { hasText: 'Viesti 3 katkon aikana' }).waitFor();
+  const during = await a.page.locator('.msg-visitor .text').allTextContents();
+  assert.deepEqual(during.filter((x) => x.includes('katkon aikana')), ['Viesti 1 katkon aikana', 'Viesti 2 katkon aikana', 'Viesti 3 katkon aikana']);
+  const seqs = await a.page.locator('.messages [data-seq]').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
+  assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y), 'messages in sequence order');
+  assert.equal(new Set(seqs).size, seqs.length, 'no message twice');
+
   // Transfer to Eero with a handover note.
   await a.page.getByTestId('transfer').click();
   const target = a.page.getByTestId('transfer-target');
@@ -125,6 +163,12 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await e.page.getByTestId('close-chat').click();
   await e.page.getByText(/This conversation was closed/).waitFor();
   await eventually(() => v.messages.some((m) => m.kind === 'event' && m.event === 'closed'), 5000, 'the visitor sees the close');
+
+  // History finds the closed conversation by the text of a note.
+  await e.page.getByRole('button', { name: 'History' }).click();
+  await e.page.getByTestId('history-q').fill('varasto');
+  await e.page.getByRole('button', { name: 'Search' }).click();
+  await e.page.getByTestId('history-results').getByText('Maija Meikäläinen').waitFor();
 
   // The visitor never saw a note, in any frame.
   const seen = JSON.stringify(v.frames);
