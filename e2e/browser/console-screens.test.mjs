@@ -166,6 +166,14 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   assert.equal(eMsgs.kind, 'note');
   assert.ok(!JSON.stringify(pekka.frames).includes('lahjakortin summa'), 'the visitor never sees a whisper');
 
+  // The supervisor opens Eero's chat from the board and joins it.
+  await pRow.getByRole('button', { name: 'Open' }).click();
+  await a.page.getByRole('heading', { level: 1, name: 'Pekka Virtanen' }).waitFor();
+  await a.page.locator('.msg-note', { hasText: 'Kysy lahjakortin summa.' }).getByText(/Whisper from Aino/).waitFor();
+  await a.page.getByTestId('join').click();
+  await eventually(() => pekka.messages.some((m) => m.kind === 'event' && m.event === 'joined' && JSON.stringify(m).includes('Aino')), 5000, 'Pekka sees Aino join');
+  await a.page.getByRole('button', { name: 'Supervisor' }).click();
+
   // Admin: a new greeting is live for the widget at once.
   await a.page.getByRole('button', { name: 'Admin' }).click();
   const greeting = a.page.getByTestId('greeting-fi');
@@ -181,6 +189,18 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await a.page.locator('.toast').waitFor({ state: 'detached', timeout: 8000 });
   await shoot(a.page, 'console-admin-site');
   await noSeriousViolations(a.page, 'admin site settings');
+
+  // An invitation: the new colleague is listed at once.
+  await a.page.getByRole('button', { name: 'Users' }).click();
+  await a.page.getByRole('button', { name: 'Invite user' }).click();
+  const dlg = a.page.getByRole('dialog');
+  await dlg.getByLabel('Email').fill('sanna@demo.tiski.local');
+  await dlg.getByLabel('Name').fill('Sanna');
+  await dlg.getByLabel('Role').selectOption('supervisor');
+  await dlg.getByLabel('Myynti').check();
+  await dlg.getByRole('button', { name: 'Send invitation' }).click();
+  await a.page.getByTestId('users-table').locator('tr', { hasText: 'sanna@demo.tiski.local' }).getByText('Supervisor').waitFor();
+  await noSeriousViolations(a.page, 'admin users');
 
   // Finnish, chosen by the person, stays chosen.
   await a.page.getByRole('combobox', { name: 'Language' }).first().selectOption('fi');

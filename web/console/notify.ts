@@ -78,6 +78,12 @@ export function notifyMessage(from: string, m: Msg) {
   }
 }
 
+/** A chat was given to me (routing, a transfer, a supervisor). */
+export function notifyAssigned(name: string) {
+  chime('queue');
+  if (hidden()) desktop(t('notify.assigned', { name }), '', 'tiski-assigned-' + name);
+}
+
 let queueTimer = 0;
 let queueKey = '';
 const queueEvery = 12000;

@@ -6,7 +6,7 @@ import { batch, computed, signal } from '@preact/signals';
 import { api, ApiError, query, setCSRF } from './api';
 import { Realtime, type ServerFrame } from './rt';
 import type { AgentState, Canned, Conversation, Department, Me, Msg, Presence, Site, Tag, User, Visitor } from './types';
-import { notifyMessage, notifyQueue, stopQueueAlert } from './notify';
+import { notifyAssigned, notifyMessage, notifyQueue, stopQueueAlert } from './notify';
 import { setLanguage, t } from './i18n';
 
 export type Route = 'chats' | 'history' | 'supervisor' | 'admin';
@@ -272,6 +272,7 @@ export function upsert(c: Conversation) {
   }
   convs.value = { ...convs.value, [c.id]: merged };
   const mine = merged.status === 'assigned' && merged.assignee_id === me.value?.user.id;
+  if (mine && prev && prev.assignee_id !== merged.assignee_id && !taking.has(c.id)) notifyAssigned(visitorName(merged));
   if (mine || selected.value === c.id) rt.follow(c.id);
   else if (merged.status === 'closed' || (prev?.assignee_id === me.value?.user.id && !mine)) {
     // No longer mine (transferred or closed): stop following unless shown.
@@ -480,7 +481,11 @@ export function dropPending(conv: string, cmid: string) {
   pending.value = { ...pending.value, [conv]: (pending.value[conv] ?? []).filter((p) => p.cmid !== cmid) };
 }
 
+// Chats I am taking myself: no "assigned to you" alert for those.
+const taking = new Set<string>();
+
 export async function take(id: string) {
+  taking.add(id);
   const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(id)}/assign`));
   if (c) {
     upsert(c);
@@ -534,6 +539,7 @@ export async function emailTranscript(conv: string, email?: string) {
 }
 
 export async function join(conv: string, mode: 'join' | 'takeover') {
+  taking.add(conv);
   const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(conv)}/join`, { mode }));
   if (c) {
     upsert(c);

@@ -280,6 +280,7 @@ export const en = {
   'invite.subtitle': 'Hi {name}! Choose a password to join {org} on Tiski.',
   'invite.password': 'New password (at least 10 characters)',
   'invite.submit': 'Set password and sign in',
+  'notify.assigned': 'New chat for you: {name}',
 };
 
 export type Dict = Record<keyof typeof en, string>;

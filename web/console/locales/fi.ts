@@ -282,4 +282,5 @@ export const fi: Dict = {
   'invite.subtitle': 'Hei {name}! Valitse salasana liittyäksesi organisaatioon {org} Tiskissä.',
   'invite.password': 'Uusi salasana (vähintään 10 merkkiä)',
   'invite.submit': 'Aseta salasana ja kirjaudu',
+  'notify.assigned': 'Uusi keskustelu sinulle: {name}',
 };

@@ -282,4 +282,5 @@ export const sv: Dict = {
   'invite.subtitle': 'Hej {name}! Välj ett lösenord för att gå med i {org} på Tiski.',
   'invite.password': 'Nytt lösenord (minst 10 tecken)',
   'invite.submit': 'Spara lösenord och logga in',
+  'notify.assigned': 'Ny chatt till dig: {name}',
 };
