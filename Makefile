@@ -4,7 +4,7 @@ BIN := bin/tiski
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: all build web demo serve test test-unit test-long test-web test-browser vet fmt-check fuzz clean bench bench-quick
+.PHONY: all build web demo serve test test-unit test-long test-pg test-web test-browser vet fmt-check fuzz clean bench bench-quick
 
 all: build
 
@@ -29,7 +29,7 @@ serve: build
 # The whole test suite: formatting, vet, unit and store tests with the race
 # detector, the realtime, process-kill and fuzz-seed tests, the front-ends'
 # type check and the browser tests in headless Chromium.
-test: fmt-check vet build test-unit test-long test-web test-browser
+test: fmt-check vet build test-unit test-long test-pg test-web test-browser
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -45,6 +45,17 @@ test-unit:
 # which would slow them tenfold.
 test-long:
 	$(GO) test -count=1 -timeout 15m ./internal/realtime/ ./e2e/
+
+# The store, API and realtime suites again on the scale-out engines:
+# PostgreSQL (a schema per test) and NATS (a subject prefix per test).
+# Without -race: the unit run above already races the same code.
+# Outside CI a machine without PostgreSQL skips this, loudly.
+PG_URL ?= postgres://127.0.0.1:5432/test?sslmode=disable
+test-pg:
+	@if [ "$$CI" != "true" ] && ! bash -c "exec 3<>/dev/tcp/127.0.0.1/5432" 2>/dev/null; then \
+		echo "SKIPPING test-pg: no PostgreSQL on 127.0.0.1:5432 (CI always runs it)"; exit 0; fi; \
+	TISKI_TEST_DB=postgres TISKI_TEST_PG_URL='$(PG_URL)' $(GO) test -count=1 -timeout 10m \
+		$$($(GO) list ./internal/... | grep -v -e /internal/bench$$)
 
 # Type-check the front-ends' TypeScript (esbuild only strips the types).
 test-web: node_modules/.package-lock.json

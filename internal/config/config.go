@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,13 +16,17 @@ import (
 
 // Config is every setting of a Tiski server.
 type Config struct {
-	Addr      string // listen address, HOST:PORT
-	DataDir   string // embedded database, uploaded files
-	DB        string // database URL; empty: SQLite in DataDir
-	Bus       string // "mem" (single node) or a nats:// URL
-	PublicURL string // how browsers reach this server; empty: derived from Addr
-	LogLevel  string
-	LogFormat string // text or json
+	Addr    string // listen address, HOST:PORT
+	DataDir string // embedded database, uploaded files
+	DB      string // database URL; empty: SQLite in DataDir
+	// DBWriters is how many connections commit writes (PostgreSQL; SQLite
+	// has one writer). DBReadConns sizes the read pool.
+	DBWriters   int
+	DBReadConns int
+	Bus         string // "mem" (single node) or a nats:// URL
+	PublicURL   string // how browsers reach this server; empty: derived from Addr
+	LogLevel    string
+	LogFormat   string // text or json
 
 	SessionIdle       time.Duration
 	SessionMaxAge     time.Duration
@@ -47,6 +52,8 @@ func Default() Config {
 		Addr:              "127.0.0.1:8080",
 		DataDir:           "tiski-data",
 		Bus:               "mem",
+		DBWriters:         4,
+		DBReadConns:       8,
 		LogLevel:          "info",
 		LogFormat:         "text",
 		SessionIdle:       12 * time.Hour,
@@ -66,7 +73,9 @@ func Default() Config {
 func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address HOST:PORT (port 0 picks a free one)")
 	fs.StringVar(&c.DataDir, "data", c.DataDir, "data directory (embedded database, uploaded files)")
-	fs.StringVar(&c.DB, "db", c.DB, "database URL; empty uses SQLite in the data directory")
+	fs.StringVar(&c.DB, "db", c.DB, "database: a postgres:// URL, or a SQLite file; empty uses SQLite in the data directory")
+	fs.IntVar(&c.DBWriters, "db-writers", c.DBWriters, "PostgreSQL connections committing writes (group commit), per node")
+	fs.IntVar(&c.DBReadConns, "db-read-conns", c.DBReadConns, "database connections for reads, per node")
 	fs.StringVar(&c.Bus, "bus", c.Bus, `event bus between nodes: "mem" for a single node`)
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL browsers use to reach Tiski, e.g. https://chat.example.com")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
@@ -126,6 +135,15 @@ func (c *Config) Validate() error {
 	if c.DB == "" {
 		c.DB = filepath.Join(c.DataDir, "tiski.db")
 	}
+	if strings.Contains(c.DB, "://") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return fmt.Errorf("--db %q: want a postgres:// URL or a SQLite file path", redactURL(c.DB))
+	}
+	if c.DBWriters < 1 || c.DBWriters > 64 {
+		return fmt.Errorf("--db-writers %d: want 1-64", c.DBWriters)
+	}
+	if c.DBReadConns < 1 || c.DBReadConns > 256 {
+		return fmt.Errorf("--db-read-conns %d: want 1-256", c.DBReadConns)
+	}
 	if c.Bus != "mem" && !strings.HasPrefix(c.Bus, "nats://") {
 		return fmt.Errorf(`--bus %q: want "mem" or nats://HOST:PORT`, c.Bus)
 	}
@@ -173,3 +191,12 @@ func (c *Config) Validate() error {
 
 // MailEnabled reports whether an SMTP server is configured.
 func (c *Config) MailEnabled() bool { return c.SMTPHost != "" }
+
+// redactURL hides a password in a URL for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}

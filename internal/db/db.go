@@ -63,12 +63,14 @@ type DB struct {
 	log     *slog.Logger
 
 	maxBatch int
-	ops      chan *op
-	mu       sync.RWMutex // guards closing against new writes
-	closing  bool
-	wg       sync.WaitGroup
-	stats    Stats
-	statsMu  sync.Mutex
+	// batchTimeout bounds one group commit (PostgreSQL; zero: none).
+	batchTimeout time.Duration
+	ops          chan *op
+	mu           sync.RWMutex // guards closing against new writes
+	closing      bool
+	wg           sync.WaitGroup
+	stats        Stats
+	statsMu      sync.Mutex
 }
 
 // Stats counts group commits, for benchmarks and metrics.
@@ -89,8 +91,8 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	if o.ReadConns <= 0 {
 		o.ReadConns = 8
 	}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, apperr.New(apperr.Unsupported, "PostgreSQL storage is not available in this build")
+	if IsPostgresURL(dsn) {
+		return openPostgres(ctx, dsn, o)
 	}
 	return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"), o)
 }
@@ -150,19 +152,20 @@ func openSQLite(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(o.ReadConns)
 	read.SetMaxIdleConns(o.ReadConns)
-	d := newDB(SQLite, read, write, 1, o)
+	d := newDB(SQLite, read, write, 1, 0, o)
 	d.dsn = base + q.Encode()
 	return d, nil
 }
 
-func newDB(dialect Dialect, read, write *sql.DB, writers int, o Options) *DB {
+func newDB(dialect Dialect, read, write *sql.DB, writers int, batchTimeout time.Duration, o Options) *DB {
 	d := &DB{
-		Dialect:  dialect,
-		read:     read,
-		write:    write,
-		log:      o.Logger,
-		maxBatch: o.MaxBatch,
-		ops:      make(chan *op, 4*o.MaxBatch),
+		Dialect:      dialect,
+		batchTimeout: batchTimeout,
+		read:         read,
+		write:        write,
+		log:          o.Logger,
+		maxBatch:     o.MaxBatch,
+		ops:          make(chan *op, 4*o.MaxBatch),
 	}
 	for range writers {
 		d.wg.Add(1)

@@ -39,8 +39,13 @@ func TestMigrateFromEmptyIsIdempotent(t *testing.T) {
 	}
 }
 
+// sqliteDB opens the embedded engine whichever engine the suite runs on.
+func sqliteDB(t *testing.T) *db.DB {
+	return dbtest.OpenDSN(t, filepath.Join(t.TempDir(), "tiski.db"))
+}
+
 func TestPragmasForDurability(t *testing.T) {
-	d := dbtest.Open(t)
+	d := sqliteDB(t)
 	ctx := context.Background()
 	var mode string
 	var sync, fk int
@@ -134,7 +139,7 @@ func TestWritePanicIsContained(t *testing.T) {
 }
 
 func TestBackupIsConsistentCopy(t *testing.T) {
-	d := dbtest.Open(t)
+	d := sqliteDB(t)
 	ctx := context.Background()
 	if _, err := d.Meta(ctx, "answer", func() string { return "42" }); err != nil {
 		t.Fatal(err)

@@ -64,14 +64,28 @@ func (d *DB) Migrate(ctx context.Context, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if d.Dialect == Postgres {
+		return d.migratePostgres(ctx, ms, now)
+	}
+	// SQLite: the data directory lock keeps other processes out.
+	return d.applyMigrations(ctx, d.write, ms, now)
+}
+
+// migrator is a pool or one connection.
+type migrator interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+func (d *DB) applyMigrations(ctx context.Context, c migrator, ms []Migration, now time.Time) (int, error) {
 	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMP NOT NULL)`
-	if _, err := d.write.ExecContext(ctx, create); err != nil {
+	if _, err := c.ExecContext(ctx, create); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	applied := 0
 	for _, m := range ms {
-		done, err := d.applyMigration(ctx, m, now)
+		done, err := d.applyMigration(ctx, c, m, now)
 		if err != nil {
 			return applied, err
 		}
@@ -82,8 +96,8 @@ func (d *DB) Migrate(ctx context.Context, now time.Time) (int, error) {
 	return applied, nil
 }
 
-func (d *DB) applyMigration(ctx context.Context, m Migration, now time.Time) (bool, error) {
-	tx, err := d.write.BeginTx(ctx, nil)
+func (d *DB) applyMigration(ctx context.Context, c migrator, m Migration, now time.Time) (bool, error) {
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}

@@ -18,7 +18,13 @@ type op struct {
 	ctx  context.Context
 	fn   TxFunc
 	done chan error
+	// tries counts runs that PostgreSQL asked to repeat (deadlocks
+	// between committers).
+	tries int
 }
+
+// maxTries bounds how often a write that lost a deadlock is run again.
+const maxTries = 5
 
 // Write runs fn in a transaction and returns once its outcome is durable:
 // nil means committed (and synced, on SQLite), an error means nothing of fn
@@ -71,6 +77,36 @@ func (d *DB) commit(batch []*op) {
 	// Statements run without the callers' cancellation: a cancelled context
 	// interrupting SQLite mid-transaction would poison the shared batch.
 	ctx := context.Background()
+	if d.batchTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.batchTimeout)
+		defer cancel()
+	}
+	var retry, rerun []*op
+	defer func() {
+		// Writes that lost a deadlock run again, each on its own; a batch
+		// whose connection broke before its commit runs again as a whole.
+		for _, o := range retry {
+			d.commit([]*op{o})
+		}
+		if len(rerun) > 0 {
+			d.commit(rerun)
+		}
+	}()
+	// lost ends a batch whose PostgreSQL connection broke before COMMIT:
+	// nothing of it was written, so its writes may run again.
+	lost := func(tx *sql.Tx, ops []*op, cause error) {
+		_ = tx.Rollback()
+		err := apperr.Wrap(apperr.Unavailable, cause, "the database is unavailable")
+		for _, o := range ops {
+			if o.tries++; o.tries <= maxTries {
+				rerun = append(rerun, o)
+			} else {
+				o.done <- err
+			}
+		}
+		d.log.Warn("database connection lost; running the batch again", "writes", len(rerun), "err", cause)
+	}
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		err = apperr.Wrap(apperr.Unavailable, err, "the database is unavailable")
@@ -88,28 +124,67 @@ func (d *DB) commit(batch []*op) {
 		}
 		if useSavepoints {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				if d.connLost(ctx, err) {
+					lost(tx, append(ok, batch[i:]...), err)
+					return
+				}
 				d.abort(tx, batch[i:], ok, err)
 				return
 			}
 		}
 		fnErr := runFn(context.WithoutCancel(o.ctx), tx, o.fn)
+		if fnErr != nil && d.connLost(ctx, fnErr) {
+			lost(tx, append(ok, batch[i:]...), fnErr)
+			return
+		}
+		if fnErr != nil && ctx.Err() != nil {
+			// The batch ran out of time: the transaction is dead.
+			d.abort(tx, batch[i:], ok, fnErr)
+			return
+		}
+		again := fnErr != nil && pgRetryable(fnErr) && o.tries < maxTries
+		if again {
+			o.tries++
+		}
 		if fnErr != nil {
 			if !useSavepoints {
 				_ = tx.Rollback()
-				o.done <- fnErr
+				if again {
+					retry = append(retry, o)
+				} else {
+					o.done <- fnErr
+				}
 				return
 			}
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+				if d.connLost(ctx, err) {
+					if !again {
+						o.done <- fnErr
+					}
+					lost(tx, append(ok, batch[i+1:]...), err)
+					if again {
+						retry = append(retry, o)
+					}
+					return
+				}
 				o.done <- fnErr
 				d.abort(tx, batch[i+1:], ok, err)
 				return
 			}
-			o.done <- fnErr
+			if again {
+				retry = append(retry, o)
+			} else {
+				o.done <- fnErr
+			}
 		} else {
 			ok = append(ok, o)
 		}
 		if useSavepoints {
 			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+				if d.connLost(ctx, err) {
+					lost(tx, append(ok, batch[i+1:]...), err)
+					return
+				}
 				d.abort(tx, batch[i+1:], ok, err)
 				return
 			}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"tiski/internal/db"
 	"tiski/internal/testsrv"
 )
 
@@ -219,7 +220,11 @@ func storedFiles(t testing.TB, env *testsrv.Env) []string {
 func snapshot(t testing.TB, env *testsrv.Env) []string {
 	t.Helper()
 	ctx := ctxT(t)
-	rows, err := env.DB.Read().QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	listTables := `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`
+	if env.DB.Dialect == db.Postgres {
+		listTables = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`
+	}
+	rows, err := env.DB.Read().QueryContext(ctx, listTables)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,8 +348,9 @@ func multipartBody(t testing.TB, parts ...formPart) ([]byte, string) {
 
 // stateWatch checks cheaply that nothing was stored since it last looked:
 // SQLite's data_version, read on a connection of its own, changes with
-// every commit of another connection. Only then does it compare full
-// snapshots, so that writes a refusal may make (failed sign-ins) pass.
+// every commit of another connection (on PostgreSQL the WAL position, which
+// any commit moves). Only then does it compare full snapshots, so that
+// writes a refusal may make (failed sign-ins) pass.
 type stateWatch struct {
 	env     *testsrv.Env
 	conn    *sql.Conn
@@ -354,7 +360,11 @@ type stateWatch struct {
 
 func watchState(t *testing.T, env *testsrv.Env) *stateWatch {
 	t.Helper()
-	d, err := sql.Open("sqlite", "file:"+env.Config.DB+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)")
+	driver, dsn := "sqlite", "file:"+env.Config.DB+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)"
+	if env.DB.Dialect == db.Postgres {
+		driver, dsn = "pgx", env.Config.DB
+	}
+	d, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,8 +382,12 @@ func watchState(t *testing.T, env *testsrv.Env) *stateWatch {
 
 func (w *stateWatch) dataVersion(t *testing.T) int64 {
 	t.Helper()
+	q := `PRAGMA data_version`
+	if w.env.DB.Dialect == db.Postgres {
+		q = `SELECT pg_current_wal_lsn() - '0/0'`
+	}
 	var v int64
-	if err := w.conn.QueryRowContext(ctxT(t), `PRAGMA data_version`).Scan(&v); err != nil {
+	if err := w.conn.QueryRowContext(ctxT(t), q).Scan(&v); err != nil {
 		t.Fatal(err)
 	}
 	return v

@@ -103,11 +103,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Hasher != nil {
 		hasher = *o.Hasher
 	}
-	unlock, err := LockDataDir(cfg.DataDir)
-	if err != nil {
-		return nil, err
+	// The embedded database belongs to one process; on PostgreSQL several
+	// nodes may share a data directory (uploaded files on shared storage).
+	unlock := func() {}
+	if !db.IsPostgresURL(cfg.DB) {
+		var err error
+		if unlock, err = LockDataDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
-	d, err := db.Open(ctx, cfg.DB, db.Options{Logger: log})
+	d, err := db.Open(ctx, cfg.DB, db.Options{Logger: log, Writers: cfg.DBWriters, ReadConns: cfg.DBReadConns})
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("open database: %w", err)

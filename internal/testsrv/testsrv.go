@@ -14,6 +14,7 @@ import (
 	"tiski/internal/auth"
 	"tiski/internal/clock"
 	"tiski/internal/config"
+	"tiski/internal/db/dbtest"
 	"tiski/internal/httpapi"
 	"tiski/internal/realtime"
 	"tiski/internal/server"
@@ -62,6 +63,8 @@ func Start(t testing.TB, o Options) *Env {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Addr = "127.0.0.1:0"
+	// TISKI_TEST_DB=postgres: a PostgreSQL schema of the test's own.
+	cfg.DB = dbtest.DSN(t)
 	if o.Config != nil {
 		o.Config(&cfg)
 	}
