@@ -3,7 +3,7 @@
 
 -- A node writes last_seen_at every few seconds while the agent has a
 -- console connection open there; the away sweeper reads it on every node.
-ALTER TABLE users ADD COLUMN last_seen_at TIMESTAMPTZ;
+ALTER TABLE users ADD COLUMN last_seen_at TIMESTAMP;
 
 -- Lower-cased copy of each message body for case-insensitive history
 -- search with a portable LIKE (lowered in Go, so ä and Ä match).
@@ -20,7 +20,7 @@ CREATE TABLE tags (
   name       TEXT NOT NULL,
   name_lc    TEXT NOT NULL,
   color      TEXT NOT NULL,
-  created_at TIMESTAMPTZ NOT NULL,
+  created_at TIMESTAMP NOT NULL,
   UNIQUE (tenant_id, name_lc)
 );
 
@@ -28,7 +28,7 @@ CREATE TABLE conversation_tags (
   conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
   tag_id          TEXT NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
   tenant_id       TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-  created_at      TIMESTAMPTZ NOT NULL,
+  created_at      TIMESTAMP NOT NULL,
   PRIMARY KEY (conversation_id, tag_id)
 );
 CREATE INDEX conversation_tags_tag ON conversation_tags(tag_id);
@@ -40,8 +40,8 @@ CREATE TABLE canned_responses (
   shortcut      TEXT NOT NULL,
   title         TEXT NOT NULL,
   body          TEXT NOT NULL,
-  created_at    TIMESTAMPTZ NOT NULL,
-  updated_at    TIMESTAMPTZ NOT NULL
+  created_at    TIMESTAMP NOT NULL,
+  updated_at    TIMESTAMP NOT NULL
 );
 CREATE INDEX canned_responses_tenant ON canned_responses(tenant_id, shortcut);
 
@@ -50,9 +50,9 @@ CREATE TABLE invites (
   token_hash TEXT PRIMARY KEY,
   tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  expires_at TIMESTAMPTZ NOT NULL,
-  used_at    TIMESTAMPTZ,
-  created_at TIMESTAMPTZ NOT NULL
+  expires_at TIMESTAMP NOT NULL,
+  used_at    TIMESTAMP,
+  created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX invites_user ON invites(user_id);
 
@@ -61,6 +61,6 @@ CREATE TABLE conversation_participants (
   conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
   user_id         TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
   tenant_id       TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
-  joined_at       TIMESTAMPTZ NOT NULL,
+  joined_at       TIMESTAMP NOT NULL,
   PRIMARY KEY (conversation_id, user_id)
 );
