@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { startDemo, launch, needBrowser, loginAgent, eventually, repo } from './harness.mjs';
+import { startDemo, launch, needBrowser, loginAgent, eventually, axe, repo } from './harness.mjs';
 import { newVisitor, siteKey, signIn, goOnline } from './console-helpers.mjs';
 
 test('the console JS stays within its size budget', () => {
@@ -40,6 +40,16 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
 
   const browser = await launch();
   t.after(() => browser.close());
+
+  // The sign-in page: accessible, and a wrong password is said plainly.
+  const login = await browser.newPage();
+  await login.goto(demo.tiski + '/console');
+  await login.getByLabel('Email').fill(aino.email);
+  await login.getByLabel('Password').fill('not the password');
+  await login.getByRole('button', { name: 'Sign in' }).click();
+  await login.getByRole('alert').waitFor();
+  assert.deepEqual(await axe(login), [], 'sign-in page has no serious or critical axe violations');
+  await login.close();
   // Aino's page keeps a handle on its sockets so the test can cut one.
   const a = await signIn(browser, demo.tiski, aino, () => {
     const Native = window.WebSocket;
@@ -84,6 +94,8 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   // Reply.
   const composer = a.page.getByTestId('composer');
   await composer.fill('Hei Maija! Katson asiaa heti.');
+  await eventually(() => v.frames.some((f) => f.t === 'typing' && f.on && f.from?.kind === 'agent'), 5000, 'the visitor sees Aino typing');
+  assert.ok(!v.frames.some((f) => f.t === 'typing' && f.text), 'an agent draft is never previewed to the visitor');
   await composer.press('Enter');
   await a.page.locator('.msg-agent', { hasText: 'Katson asiaa heti.' }).waitFor();
   await eventually(() => v.messages.some((m) => m.body === 'Hei Maija! Katson asiaa heti.' && m.from.kind === 'agent'), 5000, 'the visitor gets the reply');
