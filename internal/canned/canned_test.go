@@ -12,7 +12,7 @@ func TestExpand(t *testing.T) {
 		{"Hei {{visitor.name}}!", "Hei Maija!"},
 		{"Hei {{ visitor.name }}, olen {{agent.name}}.", "Hei Maija, olen Aino."},
 		{"Tervetuloa {{site.name}}", "Tervetuloa <Kauppa>"}, // plain text: the console renders it as text
-		{"Hei {{visitor.email}}, kiitos", "Hei, kiitos"},     // an empty value takes its leading space
+		{"Hei {{visitor.email}}, kiitos", "Hei, kiitos"},    // an empty value takes its leading space
 		{"{{visitor.email}}", ""},
 		{"Ei paikkamerkkejä {tässä}", "Ei paikkamerkkejä {tässä}"},
 		{"{{agent.name}}{{agent.name}}", "AinoAino"},
