@@ -180,9 +180,9 @@ func seed(ctx context.Context, srv *server.Server, tenant, site, agent string, n
 			// inside SQLite, which seeds several times faster than a round
 			// trip through database/sql per row.
 			insM, err := tx.PrepareContext(ctx, `WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < $1)
-				INSERT INTO messages (id, tenant_id, conversation_id, seq, visitor_seq, sender_kind, sender_id, client_msg_id, kind, body, created_at)
+				INSERT INTO messages (id, tenant_id, conversation_id, seq, visitor_seq, sender_kind, sender_id, client_msg_id, kind, body, created_at, body_lc)
 				SELECT $2 || '-' || n, $3, $2, n, n, CASE n % 2 WHEN 1 THEN 'visitor' ELSE 'agent' END,
-					CASE n % 2 WHEN 1 THEN $4 ELSE $5 END, 's' || n, 'text', $6, $7 FROM k`)
+					CASE n % 2 WHEN 1 THEN $4 ELSE $5 END, 's' || n, 'text', $6, $7, lower($6) FROM k`)
 			if err != nil {
 				return err
 			}
