@@ -69,6 +69,7 @@ type Hub struct {
 	topics   map[string]*topic
 	conns    map[*Conn]struct{}
 	draining bool
+	busDown  bool // the bus lost the other nodes: take no connections
 	connSeq  atomic.Uint64
 
 	// Counters for metrics and tests.
@@ -332,7 +333,7 @@ func (e *event) valid() bool {
 func (h *Hub) register(c *Conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.draining {
+	if h.draining || h.busDown {
 		return false
 	}
 	h.conns[c] = struct{}{}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tiski/internal/attachment"
@@ -26,6 +27,7 @@ import (
 	"tiski/internal/mail"
 	"tiski/internal/realtime"
 	"tiski/internal/realtime/membus"
+	"tiski/internal/realtime/natsbus"
 	"tiski/internal/site"
 	"tiski/internal/tenant"
 	"tiski/internal/user"
@@ -120,12 +122,29 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// The bus reports losing NATS before the hub exists; hub is set below.
+	var hub atomic.Pointer[realtime.Hub]
 	bus := o.Bus
 	if bus == nil {
-		if cfg.Bus != "mem" {
-			return fail(fmt.Errorf("--bus %q: only the in-process bus is available in this build", cfg.Bus))
+		if cfg.Bus == "mem" {
+			bus = membus.New()
+		} else {
+			nb, err := natsbus.Connect(cfg.Bus, natsbus.Options{Name: "tiski " + cfg.Addr, Logger: log,
+				OnState: func(up bool) {
+					if h := hub.Load(); h != nil {
+						ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+						defer cancel()
+						h.SetBusUp(ctx, up)
+					}
+				}})
+			if err != nil {
+				return fail(fmt.Errorf("connect to NATS at %s: %w", cfg.Bus, err))
+			}
+			bus = nb
 		}
-		bus = membus.New()
+	}
+	if o.Hub.Prefix == "" {
+		o.Hub.Prefix = cfg.BusPrefix
 	}
 	s := &Server{Config: cfg, Log: log, Clock: clk, DB: d, Bus: bus,
 		Tenants:  tenant.NewStore(d, clk),
@@ -144,6 +163,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS}), clk, log)
 	}
 	s.Hub = realtime.NewHub(bus, s.Chat, s.Files, clk, log, o.Hub)
+	hub.Store(s.Hub)
+	if nb, ok := bus.(*natsbus.Bus); ok && !nb.Up() {
+		s.Hub.SetBusUp(ctx, false) // lost while the node was being built
+	}
 	s.Chat.SetNotifier(s.Hub)
 	s.SetupToken = id.Secret("")[:32]
 	limits := o.Limits
@@ -163,6 +186,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 func (s *Server) ready(ctx context.Context) error {
 	if err := s.DB.Ping(ctx); err != nil {
 		return errors.New("database unavailable")
+	}
+	if !s.Hub.BusUp() {
+		return errors.New("event bus unavailable")
 	}
 	return nil
 }
