@@ -39,12 +39,35 @@ type Site struct {
 
 // Settings shape the widget and chat behaviour of a site.
 type Settings struct {
+	// Label is the launcher's text by language (empty: the locale's own).
+	Label map[string]string `json:"label,omitempty"`
+	// LockLanguage makes the widget speak the site's language on every
+	// page instead of following the page's or the browser's.
+	LockLanguage bool `json:"lock_language"`
+
 	Color    string            `json:"color"`
 	Position string            `json:"position"` // "right" or "left"
 	Greeting map[string]string `json:"greeting"` // by language
 	// TypingPreview lets agents see what the shopper types before sending.
 	TypingPreview bool `json:"typing_preview"`
+	// Prechat is the form shown before a chat starts.
+	Prechat Prechat `json:"prechat"`
 }
+
+// Prechat configures the pre-chat form: which fields it asks, in order.
+type Prechat struct {
+	Enabled bool           `json:"enabled"`
+	Fields  []PrechatField `json:"fields"`
+}
+
+// PrechatField is one question of the pre-chat form.
+type PrechatField struct {
+	Name     string `json:"name"` // name, email, phone or message
+	Required bool   `json:"required"`
+}
+
+// PrechatFieldNames are the questions a pre-chat form can ask.
+var PrechatFieldNames = []string{"name", "email", "phone", "message"}
 
 // DefaultSettings are what a new site starts with.
 func DefaultSettings() Settings {
@@ -57,11 +80,20 @@ func DefaultSettings() Settings {
 			"en": "Hi! How can we help?",
 		},
 		TypingPreview: true,
+		Prechat:       Prechat{Fields: []PrechatField{{Name: "name"}, {Name: "email"}}},
 	}
 }
 
 // Validate checks settings from an admin.
 func (st Settings) Validate() error {
+	for lang, l := range st.Label {
+		if !slices.Contains(Languages, lang) {
+			return apperr.FieldError("settings.label", "label language %q is not one of fi, sv, en", lang)
+		}
+		if _, err := validate.Text("settings.label", l, 40, false); err != nil {
+			return err
+		}
+	}
 	if len(st.Color) != 7 || st.Color[0] != '#' {
 		return apperr.FieldError("settings.color", "color must be like #0f766e")
 	}
@@ -72,6 +104,19 @@ func (st Settings) Validate() error {
 	}
 	if err := validate.OneOf("settings.position", st.Position, "right", "left"); err != nil {
 		return err
+	}
+	seen := map[string]bool{}
+	for _, f := range st.Prechat.Fields {
+		if err := validate.OneOf("settings.prechat.fields", f.Name, PrechatFieldNames...); err != nil {
+			return err
+		}
+		if seen[f.Name] {
+			return apperr.FieldError("settings.prechat.fields", "the field %q is listed twice", f.Name)
+		}
+		seen[f.Name] = true
+	}
+	if st.Prechat.Enabled && len(st.Prechat.Fields) == 0 {
+		return apperr.FieldError("settings.prechat.fields", "an enabled pre-chat form needs at least one field")
 	}
 	for lang, g := range st.Greeting {
 		if !slices.Contains(Languages, lang) {
@@ -200,6 +245,9 @@ func (s *Store) one(ctx context.Context, where string, args ...any) (Site, error
 	st.Settings = DefaultSettings()
 	if err := json.Unmarshal([]byte(settings), &st.Settings); err != nil {
 		return st, err
+	}
+	if st.Settings.Prechat.Fields == nil { // an admin sent "fields": null
+		st.Settings.Prechat.Fields = []PrechatField{}
 	}
 	st.Origins, err = s.origins(ctx, st.ID)
 	return st, err
