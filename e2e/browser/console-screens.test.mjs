@@ -142,6 +142,9 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await lars.send('Hallå?');
   await eventually(() => a.page.evaluate(() => window.__notes.some((n) => n.title.includes('Lars Svensson') && n.body === 'Hallå?')), 5000, 'a desktop notification');
   assert.ok((await a.page.evaluate(() => window.__chimes)) > chimes, 'a chime played');
+  // A second shopper joins the queue while the tab is hidden: the queue alert says so.
+  await visit({ name: 'Olli Ostaja' }, 'Onko tämä alennuksessa?');
+  await eventually(() => a.page.evaluate(() => window.__notes.some((n) => n.title === '2 waiting in the queue')), 5000, 'a queue notification');
   await a.page.evaluate(() => {
     window.__hidden = false;
     document.dispatchEvent(new Event('visibilitychange'));
@@ -152,6 +155,7 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   const eRow = a.page.getByTestId('board-agents').locator(`tr[data-agent="${eApi.me.user.id}"]`);
   await eRow.getByText('1/3').waitFor();
   await a.page.getByTestId('board-queue').getByText('Emma Wilson').waitFor();
+  await a.page.getByTestId('board-queue').getByText('Olli Ostaja').waitFor();
   await shoot(a.page, 'console-board');
   await noSeriousViolations(a.page, 'supervisor board');
   const pRow = a.page.getByTestId('board-open').locator('tr', { hasText: 'Pekka Virtanen' });
@@ -201,6 +205,17 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await dlg.getByRole('button', { name: 'Send invitation' }).click();
   await a.page.getByTestId('users-table').locator('tr', { hasText: 'sanna@demo.tiski.local' }).getByText('Supervisor').waitFor();
   await noSeriousViolations(a.page, 'admin users');
+
+  // A transfer to a department puts the chat back in the queue for that team.
+  await a.page.getByRole('button', { name: 'Chats' }).click();
+  await mine.locator('.conv', { hasText: 'Lars Svensson' }).locator('.conv-main').click();
+  await a.page.getByTestId('transfer').click();
+  const target = a.page.getByTestId('transfer-target');
+  await target.selectOption(await target.locator('option', { hasText: 'Myynti' }).getAttribute('value'));
+  await a.page.getByTestId('transfer-submit').click();
+  await a.page.getByRole('tab', { name: /Queue/ }).click();
+  await a.page.getByRole('tabpanel').locator('.conv', { hasText: 'Lars Svensson' }).getByText('Myynti').waitFor();
+  await eventually(() => lars.messages.some((m) => m.kind === 'event' && m.event === 'transferred'), 5000, 'Lars sees the transfer');
 
   // Finnish, chosen by the person, stays chosen.
   await a.page.getByRole('combobox', { name: 'Language' }).first().selectOption('fi');

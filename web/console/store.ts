@@ -270,6 +270,9 @@ export function upsert(c: Conversation) {
   if (prev && c.assignee_id !== prev.assignee_id && c.assignee_name === undefined) {
     merged.assignee_name = userName(c.assignee_id);
   }
+  if (prev && c.department_id !== prev.department_id && c.department_name === undefined) {
+    merged.department_name = departments.value.find((d) => d.id === c.department_id)?.name ?? '';
+  }
   convs.value = { ...convs.value, [c.id]: merged };
   const mine = merged.status === 'assigned' && merged.assignee_id === me.value?.user.id;
   if (mine && prev && prev.assignee_id !== merged.assignee_id && !taking.has(c.id)) notifyAssigned(visitorName(merged));

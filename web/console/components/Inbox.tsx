@@ -74,7 +74,7 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
             </span>
           </span>
           <span class="conv-bottom">
-            <span class="conv-preview">{c.preview || (c.department_name ? c.department_name : '\u00a0')}</span>
+            <span class="conv-preview">{c.preview || '\u00a0'}</span>
             {unread > 0 && (
               <span class="badge" data-testid="unread">
                 <span aria-hidden="true">{unread}</span>
@@ -82,9 +82,10 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
               </span>
             )}
           </span>
-          {(c.tags?.length || (inboxTab.value === 'all' && c.assignee_name)) && (
+          {(c.tags?.length || c.department_name || (inboxTab.value === 'all' && c.assignee_name)) && (
             <span class="conv-meta">
               {inboxTab.value === 'all' && c.assignee_name && <span class="who">{c.assignee_name}</span>}
+              {c.department_name && <span class="dept-chip">{c.department_name}</span>}
               {c.tags?.map((tg) => (
                 <span class="tag-chip" key={tg.id}>
                   {tg.name}

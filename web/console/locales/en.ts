@@ -281,6 +281,7 @@ export const en = {
   'invite.password': 'New password (at least 10 characters)',
   'invite.submit': 'Set password and sign in',
   'notify.assigned': 'New chat for you: {name}',
+  'time.ago': '{t} ago',
 };
 
 export type Dict = Record<keyof typeof en, string>;

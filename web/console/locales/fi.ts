@@ -283,4 +283,5 @@ export const fi: Dict = {
   'invite.password': 'Uusi salasana (vähintään 10 merkkiä)',
   'invite.submit': 'Aseta salasana ja kirjaudu',
   'notify.assigned': 'Uusi keskustelu sinulle: {name}',
+  'time.ago': '{t} sitten',
 };

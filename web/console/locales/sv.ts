@@ -283,4 +283,5 @@ export const sv: Dict = {
   'invite.password': 'Nytt lösenord (minst 10 tecken)',
   'invite.submit': 'Spara lösenord och logga in',
   'notify.assigned': 'Ny chatt till dig: {name}',
+  'time.ago': 'för {t} sedan',
 };
