@@ -9,6 +9,10 @@ export function setCSRF(token: string) {
   csrf = token;
 }
 
+export function csrfToken() {
+  return csrf;
+}
+
 export class ApiError extends Error {
   constructor(
     public status: number,
