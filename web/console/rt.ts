@@ -100,6 +100,14 @@ export class Realtime {
     this.connected.value = false;
   }
 
+  /** Drops everything held (signing out). */
+  forget() {
+    this.streams.clear();
+    this.follows.clear();
+    for (const o of this.outgoing.values()) o.reject({ t: 'error', code: 'unauthorized', message: 'signed out' });
+    this.outgoing.clear();
+  }
+
   /** Follows a conversation, resuming from what is held. */
   follow(conv: string) {
     if (this.follows.has(conv)) return;

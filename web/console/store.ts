@@ -6,7 +6,7 @@ import { batch, computed, signal } from '@preact/signals';
 import { api, ApiError, query, setCSRF } from './api';
 import { Realtime, type ServerFrame } from './rt';
 import type { AgentState, Canned, Conversation, Department, Me, Msg, Presence, Site, Tag, User, Visitor } from './types';
-import { notifyAssigned, notifyMessage, notifyQueue, stopQueueAlert } from './notify';
+import { notifyAssigned, notifyMessage, notifyQueue, stopQueueAlert, unlockAudio } from './notify';
 import { setLanguage, t } from './i18n';
 
 export type Route = 'chats' | 'history' | 'supervisor' | 'admin';
@@ -224,6 +224,7 @@ function onFrame(f: ServerFrame) {
   switch (f.t) {
     case 'synced':
     case 'fetched':
+      if (!(conv in myRead.value)) seedReadMark(conv);
       replayDone.add(conv);
       markReadIfLooking(conv);
       break;
@@ -245,6 +246,28 @@ function onFrame(f: ServerFrame) {
       }
       break;
   }
+}
+
+/**
+ * After a reload my read position in a chat is not known here, but the
+ * inbox said how many messages are unread: put the mark just before them.
+ */
+function seedReadMark(conv: string) {
+  const unread = convs.value[conv]?.unread;
+  const ms = messages.value[conv];
+  if (unread === undefined || !ms) return;
+  let n = 0;
+  let mark = 0;
+  for (let i = ms.length - 1; i >= 0; i--) {
+    if (ms[i].from.kind === 'visitor' && ms[i].kind !== 'event') {
+      if (n === unread) {
+        mark = ms[i].seq;
+        break;
+      }
+      n++;
+    }
+  }
+  myRead.value = { ...myRead.value, [conv]: mark };
 }
 
 /** Marks a conversation read when I am looking at it. */
@@ -345,11 +368,18 @@ async function signedIn(m: Me) {
 export async function logout() {
   await attempt(() => api('POST', '/logout'));
   rt.stop();
+  rt.forget();
   stopQueueAlert();
+  replayDone.clear();
   batch(() => {
     me.value = null;
     convs.value = {};
     messages.value = {};
+    pending.value = {};
+    typing.value = {};
+    visitorRead.value = {};
+    myRead.value = {};
+    agents.value = {};
     selected.value = null;
   });
 }
@@ -400,6 +430,7 @@ export async function loadBoard() {
 let lastActivity = 0;
 /** Tells the server the person is here (at most once a minute). */
 export function activity() {
+  unlockAudio();
   const now = Date.now();
   if (!me.value || now - lastActivity < 60000) return;
   lastActivity = now;
