@@ -206,6 +206,21 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await a.page.getByTestId('users-table').locator('tr', { hasText: 'sanna@demo.tiski.local' }).getByText('Supervisor').waitFor();
   await noSeriousViolations(a.page, 'admin users');
 
+  // A department and a canned response made in the admin screens.
+  await a.page.getByRole('button', { name: 'Departments' }).click();
+  await a.page.getByLabel('New department').fill('Palautukset');
+  await a.page.getByRole('button', { name: 'Add', exact: true }).click();
+  await a.page.locator('.list-plain li', { hasText: 'Palautukset' }).waitFor();
+  await a.page.getByRole('button', { name: 'Canned responses' }).click();
+  await a.page.getByRole('button', { name: 'New response' }).click();
+  const cd = a.page.getByRole('dialog');
+  await cd.getByLabel('Shortcut').fill('palautus');
+  await cd.getByLabel('Title').fill('Palautusohje');
+  await cd.getByLabel('Text').fill('Hei {{visitor.name}}! Palautuslomake löytyy tilausvahvistuksesta.');
+  await cd.getByRole('button', { name: 'Save changes' }).click();
+  await a.page.getByTestId('canned-table').getByText('/palautus').waitFor();
+  await noSeriousViolations(a.page, 'admin canned responses');
+
   // A transfer to a department puts the chat back in the queue for that team.
   await a.page.getByRole('button', { name: 'Chats' }).click();
   await mine.locator('.conv', { hasText: 'Lars Svensson' }).locator('.conv-main').click();

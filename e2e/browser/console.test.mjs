@@ -181,6 +181,7 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await e.page.getByTestId('history-q').fill('varasto');
   await e.page.getByRole('button', { name: 'Search' }).click();
   await e.page.getByTestId('history-results').getByText('Maija Meikäläinen').waitFor();
+  assert.deepEqual(await axe(e.page), [], 'history has no serious or critical axe violations');
 
   // The visitor never saw a note, in any frame.
   const seen = JSON.stringify(v.frames);
