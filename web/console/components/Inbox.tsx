@@ -88,6 +88,7 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
               {c.department_name && <span class="dept-chip">{c.department_name}</span>}
               {c.tags?.map((tg) => (
                 <span class="tag-chip" key={tg.id}>
+                  {tg.color && <i class="tag-dot" style={{ background: tg.color }} />}
                   {tg.name}
                 </span>
               ))}
