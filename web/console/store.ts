@@ -518,8 +518,14 @@ export function dropPending(conv: string, cmid: string) {
 // Chats I am taking myself: no "assigned to you" alert for those.
 const taking = new Set<string>();
 
-export async function take(id: string) {
+function takingFor(id: string) {
   taking.add(id);
+  // The feed's frame for my own take may come before or after the answer.
+  window.setTimeout(() => taking.delete(id), 5000);
+}
+
+export async function take(id: string) {
+  takingFor(id);
   const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(id)}/assign`));
   if (c) {
     upsert(c);
@@ -573,7 +579,7 @@ export async function emailTranscript(conv: string, email?: string) {
 }
 
 export async function join(conv: string, mode: 'join' | 'takeover') {
-  taking.add(conv);
+  takingFor(conv);
   const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(conv)}/join`, { mode }));
   if (c) {
     upsert(c);
