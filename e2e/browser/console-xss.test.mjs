@@ -73,7 +73,7 @@ test('the XSS corpus renders inert in the console (which talks over SSE where We
   await a.page.getByTestId('composer').fill(corpus[4]);
   await a.page.getByTestId('composer').press('Enter');
   await a.page.locator('.msg-agent .text', { hasText: 'javascript:window.__xss=1' }).waitFor();
-  await eventually(() => v.messages.some((m) => m.body === corpus[4]), 5000, 'the visitor gets the agent text unchanged');
+  await eventually(() => v.messages.some((m) => m.body === corpus[4]), 10000, 'the visitor gets the agent text unchanged');
 
   // Nothing ran, nothing was injected, the page is still shown.
   const state = await a.page.evaluate(() => ({

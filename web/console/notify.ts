@@ -64,6 +64,11 @@ function hidden() {
   return document.visibilityState === 'hidden';
 }
 
+/** The desktop notification permission: granted, denied, default or unsupported. */
+export function permission(): string {
+  return 'Notification' in window ? Notification.permission : 'unsupported';
+}
+
 /** Asks for the desktop notification permission (from a user gesture). */
 export function askPermission() {
   if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission();

@@ -282,6 +282,7 @@ export const en = {
   'invite.submit': 'Set password and sign in',
   'notify.assigned': 'New chat for you: {name}',
   'time.ago': '{t} ago',
+  'notify.enable': 'Enable desktop alerts',
 };
 
 export type Dict = Record<keyof typeof en, string>;

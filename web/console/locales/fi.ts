@@ -284,4 +284,5 @@ export const fi: Dict = {
   'invite.submit': 'Aseta salasana ja kirjaudu',
   'notify.assigned': 'Uusi keskustelu sinulle: {name}',
   'time.ago': '{t} sitten',
+  'notify.enable': 'Salli työpöytäilmoitukset',
 };

@@ -284,4 +284,5 @@ export const sv: Dict = {
   'invite.submit': 'Spara lösenord och logga in',
   'notify.assigned': 'Ny chatt till dig: {name}',
   'time.ago': 'för {t} sedan',
+  'notify.enable': 'Tillåt skrivbordsaviseringar',
 };
