@@ -56,7 +56,7 @@ function Chat({ c }: { c: Conversation }) {
               {t('inbox.take')}
             </button>
           )}
-          {!closed && (mine || isSupervisor.value) && !waiting && (
+          {!closed && (mine || waiting || isSupervisor.value) && (
             <button class="btn" onClick={() => setTransferOpen(true)} data-testid="transfer">
               {t('chat.transfer')}
             </button>
