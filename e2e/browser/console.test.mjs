@@ -62,8 +62,11 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
     };
   });
   const e = await signIn(browser, demo.tiski, eero);
+  // Not yet online: the inbox says so and offers to go online.
+  await a.page.getByRole('status').filter({ hasText: 'new chats are not offered to you' }).waitFor();
   await goOnline(a.page);
   await goOnline(e.page);
+  await a.page.getByText('new chats are not offered to you').waitFor({ state: 'detached' });
   assert.match(await a.page.getByTestId('my-load').textContent(), /^0\/3$/);
 
   // A shopper writes; the chat waits in the queue with its wait time.

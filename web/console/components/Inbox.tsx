@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { allOpen, inboxTab, isSupervisor, myChats, queue, select, selected, take, unreadOf, visitorName, type InboxTab } from '../store';
+import { allOpen, inboxTab, isSupervisor, me, myChats, queue, select, selected, setStatus, take, unreadOf, visitorName, type InboxTab } from '../store';
 import { t } from '../i18n';
 import type { Conversation } from '../types';
 import { clockTime, since } from '../util';
@@ -24,8 +24,17 @@ export function Inbox() {
     ['all', t('inbox.all'), allOpen.value.length, isSupervisor.value],
   ];
   const list = inboxTab.value === 'queue' ? queue.value : inboxTab.value === 'all' ? allOpen.value : myChats.value;
+  const status = me.value?.user.status;
   return (
     <aside class="inbox" aria-label={t('inbox.label')}>
+      {status !== 'online' && (
+        <div class="away-bar" role="status">
+          <span>{status === 'away' ? t('inbox.awayHint') : t('inbox.offlineHint')}</span>
+          <button class="btn btn-sm btn-primary" onClick={() => void setStatus('online')}>
+            {t('inbox.goOnline')}
+          </button>
+        </div>
+      )}
       <div class="tabs" role="tablist" aria-label={t('inbox.label')}>
         {tabs
           .filter(([, , , ok]) => ok)

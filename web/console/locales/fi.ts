@@ -285,4 +285,7 @@ export const fi: Dict = {
   'notify.assigned': 'Uusi keskustelu sinulle: {name}',
   'time.ago': '{t} sitten',
   'notify.enable': 'Salli työpöytäilmoitukset',
+  'inbox.awayHint': 'Olet poissa: sinulle ei ohjata uusia keskusteluja.',
+  'inbox.offlineHint': 'Et ole linjoilla: sinulle ei ohjata uusia keskusteluja.',
+  'inbox.goOnline': 'Tule paikalle',
 };

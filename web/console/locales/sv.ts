@@ -285,4 +285,7 @@ export const sv: Dict = {
   'notify.assigned': 'Ny chatt till dig: {name}',
   'time.ago': 'för {t} sedan',
   'notify.enable': 'Tillåt skrivbordsaviseringar',
+  'inbox.awayHint': 'Du är borta: nya chattar skickas inte till dig.',
+  'inbox.offlineHint': 'Du är offline: nya chattar skickas inte till dig.',
+  'inbox.goOnline': 'Gå online',
 };
