@@ -186,6 +186,10 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await e.page.getByTestId('history-results').getByText('Maija Meikäläinen').waitFor();
   assert.deepEqual(await axe(e.page), [], 'history has no serious or critical axe violations');
 
+  // An admin disables Eero's account: his console drops back to sign-in.
+  await aApi.call('PATCH', `/users/${(await aApi.call("GET", "/users")).users.find((u) => u.email === eero.email).id}`, { disabled: true });
+  await e.page.getByRole('button', { name: 'Sign in' }).waitFor();
+
   // The visitor never saw a note, in any frame.
   const seen = JSON.stringify(v.frames);
   assert.ok(!seen.includes('tarkista varasto') && !seen.includes('Odottaa varaston vastausta'), 'notes never reach the visitor');

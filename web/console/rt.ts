@@ -62,6 +62,8 @@ export interface Handlers {
   frame(f: ServerFrame): void;
   /** The server ended the session (signed out, account disabled). */
   signedOut(): void;
+  /** A connection could not be opened: the session may have ended. */
+  failed?(): void;
 }
 
 const backoffBase = 200;
@@ -215,7 +217,10 @@ export class Realtime {
         // A WebSocket that never opens (a proxy that blocks it) twice in a
         // row: use Server-Sent Events plus POST from now on.
         if (this.transport === 'ws' && !opened && ++this.wsFailures >= 2) this.transport = 'sse';
-        if (!welcomed) this.attempt++;
+        if (!welcomed) {
+          this.attempt++;
+          if (!opened) this.h.failed?.();
+        }
         if (this.reopening) {
           this.reopening = false;
           this.open();

@@ -3,7 +3,7 @@
 // realtime inbox feed (`conv` frames); messages only from the realtime
 // stream, so each is shown once and in order.
 import { batch, computed, signal } from '@preact/signals';
-import { api, ApiError, query, setCSRF } from './api';
+import { api, ApiError, onUnauthorized, query, setCSRF } from './api';
 import { Realtime, type ServerFrame } from './rt';
 import type { AgentState, Canned, Conversation, Department, Me, Msg, Presence, Site, Tag, User, Visitor } from './types';
 import { notifyAssigned, notifyMessage, notifyQueue, stopQueueAlert, unlockAudio } from './notify';
@@ -195,14 +195,40 @@ export const rt = new Realtime({
     onFrame(f);
   },
   signedOut() {
+    stopQueueAlert();
+    setCSRF('');
     me.value = null;
   },
+  failed() {
+    // A refused handshake looks like any network failure; asking for the
+    // session tells them apart (a 401 signs out through onUnauthorized).
+    void api('GET', '/me').catch(() => {});
+  },
 });
+
+// A session that ends elsewhere (expired, signed out, account disabled)
+// brings back the sign-in page.
+onUnauthorized(() => {
+  if (!me.value) return;
+  rt.stop();
+  rt.forget();
+  welcomes = 0;
+  stopQueueAlert();
+  setCSRF('');
+  me.value = null;
+});
+
+// After a reconnect the inbox feed may have missed changes: reload the lists.
+let welcomes = 0;
 
 // Conversations whose replay has finished: only their new messages alert.
 const replayDone = new Set<string>();
 
 function onFrame(f: ServerFrame) {
+  if (f.t === 'welcome') {
+    if (++welcomes > 1) void loadInbox();
+    return;
+  }
   if (f.t === 'agent' && f.a) {
     const a = f.a;
     agents.value = { ...agents.value, [a.id]: a };
@@ -369,6 +395,7 @@ export async function logout() {
   await attempt(() => api('POST', '/logout'));
   rt.stop();
   rt.forget();
+  welcomes = 0;
   stopQueueAlert();
   replayDone.clear();
   batch(() => {
