@@ -183,11 +183,16 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   const greeting = a.page.getByTestId('greeting-fi');
   await greeting.fill('Hei! Olemme paikalla klo 8–20. Miten voimme auttaa?');
   await a.page.getByTestId('site-color').fill('#1d4ed8');
+  await a.page.getByLabel('Ask for details before the chat starts').check();
+  await a.page.getByLabel('Ask for Email').check();
+  await a.page.getByLabel('Email is required').check();
+  await a.page.getByLabel('Ask for Name').check();
   await a.page.getByTestId('site-save').click();
   await a.page.getByText('Saved', { exact: true }).waitFor();
   const cfg = await (await fetch(`${demo.tiski}/api/widget/v1/sites/${key}`, { headers: { Origin: shop } })).json();
   assert.equal(cfg.settings.greeting.fi, 'Hei! Olemme paikalla klo 8–20. Miten voimme auttaa?');
   assert.equal(cfg.settings.color, '#1d4ed8');
+  assert.deepEqual(cfg.settings.prechat, { enabled: true, fields: [{ name: 'name', required: false }, { name: 'email', required: true }] });
   assert.match(await a.page.getByTestId('embed-snippet').textContent(), /widget\.js/);
   await a.page.locator('.page').evaluate((el) => el.scrollTo(0, 0));
   await a.page.locator('.toast').waitFor({ state: 'detached', timeout: 8000 });
