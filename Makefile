@@ -51,10 +51,11 @@ test-long:
 # Without -race: the unit run above already races the same code.
 # Outside CI a machine without PostgreSQL skips this, loudly.
 PG_URL ?= postgres://127.0.0.1:5432/test?sslmode=disable
+NATS_URL ?= nats://127.0.0.1:4222
 test-pg:
 	@if [ "$$CI" != "true" ] && ! bash -c "exec 3<>/dev/tcp/127.0.0.1/5432" 2>/dev/null; then \
 		echo "SKIPPING test-pg: no PostgreSQL on 127.0.0.1:5432 (CI always runs it)"; exit 0; fi; \
-	TISKI_TEST_DB=postgres TISKI_TEST_PG_URL='$(PG_URL)' $(GO) test -count=1 -timeout 10m \
+	TISKI_TEST_DB=postgres TISKI_TEST_PG_URL='$(PG_URL)' TISKI_TEST_BUS=nats TISKI_TEST_NATS_URL='$(NATS_URL)' $(GO) test -count=1 -timeout 10m \
 		$$($(GO) list ./internal/... | grep -v -e /internal/bench$$)
 
 # Type-check the front-ends' TypeScript (esbuild only strips the types).

@@ -57,9 +57,10 @@ type proc struct {
 
 var listening = regexp.MustCompile(`^tiski: listening on http://(\S+)$`)
 
-func startTiski(t *testing.T, bin, data, addr string) *proc {
+func startTiski(t *testing.T, bin, data, addr string, extra ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", data, "--log-level", "warn", "--new-visitors-per-sec", "1000")
+	args := append([]string{"serve", "--addr", addr, "--data", data, "--log-level", "warn", "--new-visitors-per-sec", "1000"}, extra...)
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ func demoCmd(args []string) error {
 			shopLn.Close()
 			return err
 		}
-		shopSrv = &http.Server{Handler: demo.Shop(base, st.WidgetKey), ReadHeaderTimeout: 10 * time.Second}
+		shopSrv = &http.Server{Handler: demo.Shop(base, st), ReadHeaderTimeout: 10 * time.Second}
 		go shopSrv.Serve(shopLn)
 		fmt.Printf(`
 Tiski demo is running.

@@ -24,9 +24,12 @@ type Config struct {
 	DBWriters   int
 	DBReadConns int
 	Bus         string // "mem" (single node) or a nats:// URL
-	PublicURL   string // how browsers reach this server; empty: derived from Addr
-	LogLevel    string
-	LogFormat   string // text or json
+	// BusPrefix starts every bus subject, so installations (or tests) may
+	// share one NATS.
+	BusPrefix string
+	PublicURL string // how browsers reach this server; empty: derived from Addr
+	LogLevel  string
+	LogFormat string // text or json
 
 	SessionIdle       time.Duration
 	SessionMaxAge     time.Duration
@@ -52,6 +55,7 @@ func Default() Config {
 		Addr:              "127.0.0.1:8080",
 		DataDir:           "tiski-data",
 		Bus:               "mem",
+		BusPrefix:         "tiski.",
 		DBWriters:         4,
 		DBReadConns:       8,
 		LogLevel:          "info",
@@ -76,7 +80,8 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", c.DB, "database: a postgres:// URL, or a SQLite file; empty uses SQLite in the data directory")
 	fs.IntVar(&c.DBWriters, "db-writers", c.DBWriters, "PostgreSQL connections committing writes (group commit), per node")
 	fs.IntVar(&c.DBReadConns, "db-read-conns", c.DBReadConns, "database connections for reads, per node")
-	fs.StringVar(&c.Bus, "bus", c.Bus, `event bus between nodes: "mem" for a single node`)
+	fs.StringVar(&c.Bus, "bus", c.Bus, `event bus between nodes: "mem" for a single node, or nats://HOST:PORT (comma-separated for a NATS cluster)`)
+	fs.StringVar(&c.BusPrefix, "bus-prefix", c.BusPrefix, "prefix of every NATS subject, ending in a dot; installations sharing one NATS need different ones")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL browsers use to reach Tiski, e.g. https://chat.example.com")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
@@ -144,8 +149,15 @@ func (c *Config) Validate() error {
 	if c.DBReadConns < 1 || c.DBReadConns > 256 {
 		return fmt.Errorf("--db-read-conns %d: want 1-256", c.DBReadConns)
 	}
-	if c.Bus != "mem" && !strings.HasPrefix(c.Bus, "nats://") {
-		return fmt.Errorf(`--bus %q: want "mem" or nats://HOST:PORT`, c.Bus)
+	if c.Bus != "mem" {
+		for _, u := range strings.Split(c.Bus, ",") {
+			if !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
+				return fmt.Errorf(`--bus %q: want "mem" or nats://HOST:PORT`, redactURL(c.Bus))
+			}
+		}
+	}
+	if !validPrefix(c.BusPrefix) {
+		return fmt.Errorf(`--bus-prefix %q: want dot-separated words of letters, digits, "-" and "_", ending in a dot`, c.BusPrefix)
 	}
 	if c.PublicURL != "" {
 		// It is compared with browsers' Origin headers: write it as they do.
@@ -199,4 +211,22 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// validPrefix accepts NATS subject tokens ("a.b_c.") without wildcards.
+func validPrefix(p string) bool {
+	if len(p) < 2 || len(p) > 64 || !strings.HasSuffix(p, ".") {
+		return false
+	}
+	for _, tok := range strings.Split(strings.TrimSuffix(p, "."), ".") {
+		if tok == "" {
+			return false
+		}
+		for _, r := range tok {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

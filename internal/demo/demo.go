@@ -5,8 +5,6 @@ package demo
 import (
 	"context"
 	"errors"
-	"html/template"
-	"net/http"
 
 	"tiski/internal/apperr"
 	"tiski/internal/httpapi"
@@ -52,6 +50,16 @@ func Seed(ctx context.Context, srv *server.Server, shopOrigin string) (site.Site
 		if berr != nil {
 			return site.Site{}, berr
 		}
+		// A personal greeting that names whoever is online.
+		settings := res.Site.Settings
+		settings.Greeting = map[string]string{
+			"fi": "Hei, olen {name} — mitä mielessäsi? Autan mielelläni tuotteissa, toimituksissa ja tilauksissa.",
+			"sv": "Hej, jag heter {name} — vad funderar du på? Jag hjälper gärna med produkter, leveranser och beställningar.",
+			"en": "Hi, I'm {name} — what's on your mind? Happy to help with products, delivery and orders.",
+		}
+		if res.Site, err = srv.Sites.Update(ctx, res.Tenant.ID, res.Site.ID, site.Update{Settings: &settings}); err != nil {
+			return site.Site{}, err
+		}
 		for _, a := range Agents {
 			if _, err := srv.Users.Create(ctx, res.Tenant.ID, user.New{Email: a.Email, Name: a.Name, Role: a.Role,
 				Password: a.Password, MaxChats: 3}); err != nil {
@@ -78,26 +86,4 @@ func Seed(ctx context.Context, srv *server.Server, shopOrigin string) (site.Site
 	}
 	origins := append(st.Origins, shopOrigin)
 	return srv.Sites.Update(ctx, owner.TenantID, st.ID, site.Update{Origins: &origins})
-}
-
-var shopPage = template.Must(template.New("shop").Parse(`<!doctype html>
-<html lang="fi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Demokauppa</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1f2937}
-header{border-bottom:1px solid #e5e7eb;margin-bottom:1rem}code{background:#f3f4f6;padding:.1rem .3rem}</style>
-</head><body>
-<header><h1>Demokauppa</h1><p>A demo shop on its own origin, with the Tiski chat snippet installed.</p></header>
-<p>Widget key <code>{{.Key}}</code>. The snippet below loads the chat from <code>{{.Tiski}}</code>.</p>
-<script src="{{.Tiski}}/widget.js" data-site="{{.Key}}" async></script>
-</body></html>`))
-
-// Shop serves the demo shop page, which embeds the widget of siteKey from
-// the Tiski server at tiskiURL.
-func Shop(tiskiURL, siteKey string) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = shopPage.Execute(w, map[string]string{"Key": siteKey, "Tiski": tiskiURL})
-	})
-	return mux
 }

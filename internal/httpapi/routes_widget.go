@@ -21,4 +21,12 @@ func (s *Server) widgetRoutes(m *http.ServeMux) {
 	m.Handle("GET "+w+"/rt", s.widget(false, s.visitorWS))
 	m.Handle("POST "+w+"/rt/sse", s.widget(false, s.visitorSSE))
 	m.Handle("POST "+w+"/rt/frames", s.widget(true, s.visitorFrames))
+	// Context, identity, offline form and transcripts (widget_context.go).
+	m.Handle("POST "+w+"/me/pages", s.widget(true, s.recordPages))
+	m.Handle("POST "+w+"/me/events", s.widget(true, s.track))
+	m.Handle("POST "+w+"/identify", s.widget(true, s.identify))
+	m.Handle("POST "+w+"/offline", s.widget(true, s.offline))
+	m.Handle("POST "+w+"/conversations/{id}/transcript", s.widget(true, s.visitorTranscript))
+	// The page of the widget's iframe (widget_frame.go).
+	m.HandleFunc("GET /widget/{key}/frame", s.widgetFrame)
 }

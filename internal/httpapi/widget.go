@@ -67,7 +67,13 @@ func (s *Server) widgetSite(r *http.Request) (*visitorReq, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !st.AllowsOrigin(r.Header.Get("Origin"), s.ownOrigin(r)) {
+	origin := r.Header.Get("Origin")
+	// Browsers leave Origin out of same-origin GETs: the widget frame's own
+	// calls are recognised by Sec-Fetch-Site, which pages cannot set.
+	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		origin = s.ownOrigin(r)
+	}
+	if !st.AllowsOrigin(origin, s.ownOrigin(r)) {
 		return nil, apperr.New(apperr.Forbidden, "this page's origin is not allowed to use the site's chat; add it to the site's allowed origins")
 	}
 	return &visitorReq{site: st}, nil
@@ -105,17 +111,45 @@ type publicSite struct {
 	Language  string        `json:"language"`
 	Languages []string      `json:"languages"`
 	Settings  site.Settings `json:"settings"`
-	Available bool          `json:"available"`
+	// Available: someone can answer now; otherwise the widget offers the
+	// offline form instead of a chat that talks into a void.
+	Available bool `json:"available"`
+	// Agents are the first names of agents online, for the greeting.
+	Agents []string `json:"agents"`
+	// Topics are the departments a pre-chat form offers.
+	Topics []publicTopic `json:"topics"`
+}
+
+type publicTopic struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 func (s *Server) siteConfig(w http.ResponseWriter, r *http.Request, vr *visitorReq) {
-	n, err := s.Users.Available(r.Context(), vr.site.TenantID)
+	names, err := s.Users.OnlineNames(r.Context(), vr.site.TenantID, 3)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	for i, n := range names { // first names only: shoppers need no more
+		if f, _, ok := strings.Cut(n, " "); ok {
+			names[i] = f
+		}
+	}
+	topics := []publicTopic{}
+	if vr.site.Settings.Prechat.Enabled {
+		ds, err := s.Tenants.Departments(r.Context(), vr.site.TenantID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for _, d := range ds {
+			topics = append(topics, publicTopic{ID: d.ID, Name: d.Name})
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, 200, publicSite{Name: vr.site.Name, Language: vr.site.Language, Languages: site.Languages,
-		Settings: vr.site.Settings, Available: n > 0})
+		Settings: vr.site.Settings, Available: len(names) > 0, Agents: names, Topics: topics})
 }
 
 type newVisitorReq struct {

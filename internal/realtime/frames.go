@@ -62,6 +62,15 @@ func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFr
 		} else {
 			ack.Seq, ack.M = m.Seq, m.AgentView(h.files)
 		}
+		if c != nil && a.Kind == chat.VisitorActor && !c.following(m.ConversationID) {
+			// Follow a conversation this send started before acking, not
+			// when the bus's "started" event comes back: across nodes that
+			// is a round trip, and the visitor may already type in it.
+			zero := int64(0)
+			if err := c.follow(m.ConversationID, "", &zero, ""); err != nil {
+				c.sendStored(errorFrameFor(err, &ClientFrame{T: TSub, Conv: m.ConversationID}))
+			}
+		}
 		return out(encode(ack), true)
 	case TSub:
 		if c == nil {

@@ -72,6 +72,9 @@ type Hub struct {
 	draining bool
 	connSeq  atomic.Uint64
 
+	// unavailable: the bus or the database is out; take no connections.
+	unavailable bool
+
 	// Counters for metrics and tests.
 	SlowConsumers atomic.Int64
 	PublishErrors atomic.Int64
@@ -347,7 +350,7 @@ func (e *event) valid() bool {
 func (h *Hub) register(c *Conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.draining {
+	if h.draining || h.unavailable {
 		return false
 	}
 	h.conns[c] = struct{}{}

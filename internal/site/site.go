@@ -39,6 +39,12 @@ type Site struct {
 
 // Settings shape the widget and chat behaviour of a site.
 type Settings struct {
+	// Label is the launcher's text by language (empty: the locale's own).
+	Label map[string]string `json:"label,omitempty"`
+	// LockLanguage makes the widget speak the site's language on every
+	// page instead of following the page's or the browser's.
+	LockLanguage bool `json:"lock_language"`
+
 	Color    string            `json:"color"`
 	Position string            `json:"position"` // "right" or "left"
 	Greeting map[string]string `json:"greeting"` // by language
@@ -80,6 +86,14 @@ func DefaultSettings() Settings {
 
 // Validate checks settings from an admin.
 func (st Settings) Validate() error {
+	for lang, l := range st.Label {
+		if !slices.Contains(Languages, lang) {
+			return apperr.FieldError("settings.label", "label language %q is not one of fi, sv, en", lang)
+		}
+		if _, err := validate.Text("settings.label", l, 40, false); err != nil {
+			return err
+		}
+	}
 	if len(st.Color) != 7 || st.Color[0] != '#' {
 		return apperr.FieldError("settings.color", "color must be like #0f766e")
 	}

@@ -17,6 +17,7 @@ import (
 	"tiski/internal/db/dbtest"
 	"tiski/internal/httpapi"
 	"tiski/internal/realtime"
+	"tiski/internal/realtime/natsbus/natstest"
 	"tiski/internal/server"
 	"tiski/internal/site"
 	"tiski/internal/tenant"
@@ -65,6 +66,10 @@ func Start(t testing.TB, o Options) *Env {
 	cfg.Addr = "127.0.0.1:0"
 	// TISKI_TEST_DB=postgres: a PostgreSQL schema of the test's own.
 	cfg.DB = dbtest.DSN(t)
+	// TISKI_TEST_BUS=nats: the shared NATS, with subjects of the test's own.
+	if natstest.Selected() && o.Bus == nil {
+		cfg.Bus, cfg.BusPrefix = natstest.URL(t), natstest.Prefix()
+	}
 	if o.Config != nil {
 		o.Config(&cfg)
 	}

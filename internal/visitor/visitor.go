@@ -29,7 +29,15 @@ type Visitor struct {
 	Attributes map[string]string `json:"attributes"`
 	CreatedAt  time.Time         `json:"created_at"`
 	LastSeenAt time.Time         `json:"last_seen_at"`
-	tokenExp   time.Time
+	// What the widget reports, for agents (context.go).
+	Device    string `json:"device"`
+	Timezone  string `json:"timezone"`
+	UTCOffset int    `json:"utc_offset"`
+	// LocalTime is the shopper's clock now, as "15:04" (when known).
+	LocalTime string         `json:"local_time,omitempty"`
+	Pages     []PageView     `json:"pages,omitempty"`
+	Events    []TrackedEvent `json:"events,omitempty"`
+	tokenExp  time.Time
 }
 
 // Store reads and writes visitors.
@@ -70,14 +78,14 @@ func (s *Store) Create(ctx context.Context, tenantID, siteID, language string) (
 	return v, token, nil
 }
 
-const columns = `id, tenant_id, site_id, name, email, customer_id, language, attributes, created_at, last_seen_at, token_expires_at`
+const columns = `id, tenant_id, site_id, name, email, customer_id, language, attributes, created_at, last_seen_at, token_expires_at, device, timezone, utc_offset`
 
 func scan(row interface{ Scan(...any) error }) (Visitor, error) {
 	var v Visitor
 	var customer sql.NullString
 	var attrs string
 	if err := row.Scan(&v.ID, &v.TenantID, &v.SiteID, &v.Name, &v.Email, &customer, &v.Language, &attrs,
-		&v.CreatedAt, &v.LastSeenAt, &v.tokenExp); err != nil {
+		&v.CreatedAt, &v.LastSeenAt, &v.tokenExp, &v.Device, &v.Timezone, &v.UTCOffset); err != nil {
 		return v, err
 	}
 	v.CustomerID = customer.String
@@ -114,13 +122,29 @@ func (s *Store) Authenticate(ctx context.Context, siteID, token string) (Visitor
 	return v, nil
 }
 
-// Get returns a visitor of the tenant.
+// Get returns a visitor of the tenant with their latest pages and
+// tracked events.
 func (s *Store) Get(ctx context.Context, tenantID, visitorID string) (Visitor, error) {
 	v, err := scan(s.db.Read().QueryRowContext(ctx, `SELECT `+columns+` FROM visitors WHERE tenant_id = $1 AND id = $2`, tenantID, visitorID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, apperr.New(apperr.NotFound, "no such visitor")
 	}
-	return v, err
+	if err != nil {
+		return v, err
+	}
+	if v.Pages, err = s.Pages(ctx, tenantID, visitorID, 10); err != nil {
+		return v, err
+	}
+	if v.Events, err = s.Events(ctx, tenantID, visitorID, 10); err != nil {
+		return v, err
+	}
+	now := s.clock.Now()
+	if loc, lerr := time.LoadLocation(v.Timezone); v.Timezone != "" && lerr == nil {
+		v.LocalTime = now.In(loc).Format("15:04")
+	} else if v.Device != "" {
+		v.LocalTime = now.UTC().Add(time.Duration(v.UTCOffset) * time.Minute).Format("15:04")
+	}
+	return v, nil
 }
 
 // Profile is what a visitor may tell about themselves; nil fields stay.
