@@ -147,5 +147,9 @@ func (d *DB) Meta(ctx context.Context, key string, make func() string) (string, 
 		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)`, key, v)
 		return err
 	})
+	if IsUniqueViolation(err) {
+		// Another node created it at the same moment: theirs stands.
+		err = d.read.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
+	}
 	return v, err
 }

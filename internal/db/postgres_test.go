@@ -291,3 +291,35 @@ func itoa(i int) string {
 		}
 	}
 }
+
+// TestMetaCreatedOnceAcrossNodes: nodes starting at once agree on one
+// value for an installation-wide secret.
+func TestMetaCreatedOnceAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	url := dbtest.PostgresSchema(t)
+	const nodes = 6
+	var dbs []*db.DB
+	for range nodes {
+		d := dbtest.OpenDSN(t, url)
+		dbs = append(dbs, d)
+	}
+	vals := make([]string, nodes)
+	errs := make([]error, nodes)
+	var wg sync.WaitGroup
+	for i, d := range dbs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vals[i], errs[i] = d.Meta(ctx, "secret", func() string { return "v" + itoa(i) })
+		}()
+	}
+	wg.Wait()
+	for i := range nodes {
+		if errs[i] != nil {
+			t.Fatalf("node %d: %v", i, errs[i])
+		}
+		if vals[i] != vals[0] {
+			t.Fatalf("node %d has %q, node 0 %q", i, vals[i], vals[0])
+		}
+	}
+}
