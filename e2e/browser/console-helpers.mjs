@@ -88,7 +88,7 @@ export async function signIn(browser, base, agent, initScript) {
   page.setDefaultTimeout(10000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !/status of 4\d\d|ERR_INTERNET_DISCONNECTED/.test(m.text()) && errors.push(m.text()));
+  page.on('console', (m) => m.type() === 'error' && !/status of 4\d\d|ERR_INTERNET_DISCONNECTED|HTTP Authentication failed/.test(m.text()) && errors.push(m.text()));
   await page.goto(base + '/console');
   await page.getByLabel('Email').fill(agent.email);
   await page.getByLabel('Password').fill(agent.password);

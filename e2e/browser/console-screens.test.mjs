@@ -88,7 +88,7 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await composer.fill('/kiitos');
   await composer.press('Enter');
   await composer.press('Enter');
-  await eventually(() => maija.messages.some((m) => m.body === 'Kiitos Maija Meikäläinen, autan mielelläni!'), 5000, 'canned answer');
+  await eventually(() => maija.messages.some((m) => m.body === 'Kiitos Maija Meikäläinen, autan mielelläni!'), 10000, 'canned answer');
   await maija.send('Kiitos! Tilausnumero on 4512.');
   await a.page.getByRole('radio', { name: /Internal note/ }).click();
   await composer.fill('Tilaus 4512 on varastossa, lähtee tänään.');
@@ -97,17 +97,17 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await composer.fill('Takkisi lähtee tänään, seurantakoodi tulee sähköpostiin.');
   await composer.press('Enter');
   await maija.read(maija.messages[maija.messages.length - 1].seq + 1).catch(() => {});
-  await eventually(() => maija.messages.some((m) => m.body.startsWith('Takkisi lähtee')), 5000, 'reply');
+  await eventually(() => maija.messages.some((m) => m.body.startsWith('Takkisi lähtee')), 10000, 'reply');
   await maija.read(maija.messages[maija.messages.length - 1].seq);
 
   // Lars writes again while Aino looks at Maija: an unread count on his row.
   await lars.send('Storlek 42 i stället för 41, tack.');
   const larsRow = mine.locator('.conv', { hasText: 'Lars Svensson' });
-  await eventually(async () => (await larsRow.getByTestId('unread').locator('[aria-hidden]').textContent()) === '2', 5000, 'two unread from Lars');
+  await eventually(async () => (await larsRow.getByTestId('unread').locator('[aria-hidden]').textContent()) === '2', 10000, 'two unread from Lars');
   // A new shopper waits in the queue; the title counts unread and waiting.
   const emma = await visit({ name: 'Emma Wilson', language: 'en', attributes: { cart_value: '310,00 €' } }, 'Hi, do you ship to Estonia?');
   await a.page.getByTestId('count-queue').getByText('1').waitFor();
-  await eventually(async () => (await a.page.title()) === '(3) Tiski', 5000, 'title (3) Tiski');
+  await eventually(async () => (await a.page.title()) === '(3) Tiski', 10000, 'title (3) Tiski');
   await maija.typing('Entä jos en ole kotona, kun paketti');
   await a.page.getByTestId('typing-preview').waitFor();
   await shoot(a.page, 'console-inbox');
@@ -117,7 +117,7 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await a.page.locator('body').click({ position: { x: 700, y: 300 } });
   await a.page.keyboard.press('Alt+ArrowDown');
   await a.page.getByRole('heading', { level: 1, name: 'Lars Svensson' }).waitFor();
-  await eventually(async () => (await larsRow.getByTestId('unread').count()) === 0, 5000, 'Lars read');
+  await eventually(async () => (await larsRow.getByTestId('unread').count()) === 0, 10000, 'Lars read');
   // Alt+N jumps to the N-th chat, as each row's hint says.
   const jump = await mine.locator('.conv', { hasText: 'Maija Meikäläinen' }).locator('.conv-key').textContent();
   await a.page.keyboard.press(jump);
@@ -130,7 +130,7 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await a.page.keyboard.press('Escape');
   await help.waitFor({ state: 'detached' });
   await a.page.keyboard.press('r');
-  await eventually(async () => (await a.page.evaluate(() => document.activeElement?.id)) === 'composer-input', 3000, 'r focuses the message box');
+  await eventually(async () => (await a.page.evaluate(() => document.activeElement?.id)) === 'composer-input', 10000, 'r focuses the message box');
 
   // Alerts while the tab is hidden: a desktop notification for a message in
   // a chat not being looked at, and a chime.
@@ -140,8 +140,11 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   });
   const chimes = await a.page.evaluate(() => window.__chimes);
   await lars.send('Hallå?');
-  await eventually(() => a.page.evaluate(() => window.__notes.some((n) => n.title.includes('Lars Svensson') && n.body === 'Hallå?')), 5000, 'a desktop notification');
+  await eventually(() => a.page.evaluate(() => window.__notes.some((n) => n.title.includes('Lars Svensson') && n.body === 'Hallå?')), 10000, 'a desktop notification');
   assert.ok((await a.page.evaluate(() => window.__chimes)) > chimes, 'a chime played');
+  // A second shopper joins the queue while the tab is hidden: the queue alert says so.
+  await visit({ name: 'Olli Ostaja' }, 'Onko tämä alennuksessa?');
+  await eventually(() => a.page.evaluate(() => window.__notes.some((n) => n.title === '2 waiting in the queue')), 10000, 'a queue notification');
   await a.page.evaluate(() => {
     window.__hidden = false;
     document.dispatchEvent(new Event('visibilitychange'));
@@ -152,6 +155,7 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   const eRow = a.page.getByTestId('board-agents').locator(`tr[data-agent="${eApi.me.user.id}"]`);
   await eRow.getByText('1/3').waitFor();
   await a.page.getByTestId('board-queue').getByText('Emma Wilson').waitFor();
+  await a.page.getByTestId('board-queue').getByText('Olli Ostaja').waitFor();
   await shoot(a.page, 'console-board');
   await noSeriousViolations(a.page, 'supervisor board');
   const pRow = a.page.getByTestId('board-open').locator('tr', { hasText: 'Pekka Virtanen' });
@@ -162,7 +166,7 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   const eMsgs = await eventually(async () => {
     const r = await eApi.call('GET', `/conversations/${pekkaConv}/messages`);
     return r.messages.find((m) => m.body === 'Kysy lahjakortin summa.');
-  }, 5000, 'the whisper reaches the agent stream');
+  }, 10000, 'the whisper reaches the agent stream');
   assert.equal(eMsgs.kind, 'note');
   assert.ok(!JSON.stringify(pekka.frames).includes('lahjakortin summa'), 'the visitor never sees a whisper');
 
@@ -171,7 +175,7 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await a.page.getByRole('heading', { level: 1, name: 'Pekka Virtanen' }).waitFor();
   await a.page.locator('.msg-note', { hasText: 'Kysy lahjakortin summa.' }).getByText(/Whisper from Aino/).waitFor();
   await a.page.getByTestId('join').click();
-  await eventually(() => pekka.messages.some((m) => m.kind === 'event' && m.event === 'joined' && JSON.stringify(m).includes('Aino')), 5000, 'Pekka sees Aino join');
+  await eventually(() => pekka.messages.some((m) => m.kind === 'event' && m.event === 'joined' && JSON.stringify(m).includes('Aino')), 10000, 'Pekka sees Aino join');
   await a.page.getByRole('button', { name: 'Supervisor' }).click();
 
   // Admin: a new greeting is live for the widget at once.
@@ -179,11 +183,16 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   const greeting = a.page.getByTestId('greeting-fi');
   await greeting.fill('Hei! Olemme paikalla klo 8–20. Miten voimme auttaa?');
   await a.page.getByTestId('site-color').fill('#1d4ed8');
+  await a.page.getByLabel('Ask for details before the chat starts').check();
+  await a.page.getByLabel('Ask for Email').check();
+  await a.page.getByLabel('Email is required').check();
+  await a.page.getByLabel('Ask for Name').check();
   await a.page.getByTestId('site-save').click();
   await a.page.getByText('Saved', { exact: true }).waitFor();
   const cfg = await (await fetch(`${demo.tiski}/api/widget/v1/sites/${key}`, { headers: { Origin: shop } })).json();
   assert.equal(cfg.settings.greeting.fi, 'Hei! Olemme paikalla klo 8–20. Miten voimme auttaa?');
   assert.equal(cfg.settings.color, '#1d4ed8');
+  assert.deepEqual(cfg.settings.prechat, { enabled: true, fields: [{ name: 'name', required: false }, { name: 'email', required: true }] });
   assert.match(await a.page.getByTestId('embed-snippet').textContent(), /widget\.js/);
   await a.page.locator('.page').evaluate((el) => el.scrollTo(0, 0));
   await a.page.locator('.toast').waitFor({ state: 'detached', timeout: 8000 });
@@ -201,6 +210,32 @@ test('a busy console: switching, alerts, board, whisper, live admin change, lang
   await dlg.getByRole('button', { name: 'Send invitation' }).click();
   await a.page.getByTestId('users-table').locator('tr', { hasText: 'sanna@demo.tiski.local' }).getByText('Supervisor').waitFor();
   await noSeriousViolations(a.page, 'admin users');
+
+  // A department and a canned response made in the admin screens.
+  await a.page.getByRole('button', { name: 'Departments' }).click();
+  await a.page.getByLabel('New department').fill('Palautukset');
+  await a.page.getByRole('button', { name: 'Add', exact: true }).click();
+  await a.page.locator('.list-plain li', { hasText: 'Palautukset' }).waitFor();
+  await a.page.getByRole('button', { name: 'Canned responses' }).click();
+  await a.page.getByRole('button', { name: 'New response' }).click();
+  const cd = a.page.getByRole('dialog');
+  await cd.getByLabel('Shortcut').fill('palautus');
+  await cd.getByLabel('Title').fill('Palautusohje');
+  await cd.getByLabel('Text').fill('Hei {{visitor.name}}! Palautuslomake löytyy tilausvahvistuksesta.');
+  await cd.getByRole('button', { name: 'Save changes' }).click();
+  await a.page.getByTestId('canned-table').getByText('/palautus').waitFor();
+  await noSeriousViolations(a.page, 'admin canned responses');
+
+  // A transfer to a department puts the chat back in the queue for that team.
+  await a.page.getByRole('button', { name: 'Chats' }).click();
+  await mine.locator('.conv', { hasText: 'Lars Svensson' }).locator('.conv-main').click();
+  await a.page.getByTestId('transfer').click();
+  const target = a.page.getByTestId('transfer-target');
+  await target.selectOption(await target.locator('option', { hasText: 'Myynti' }).getAttribute('value'));
+  await a.page.getByTestId('transfer-submit').click();
+  await a.page.getByRole('tab', { name: /Queue/ }).click();
+  await a.page.getByRole('tabpanel').locator('.conv', { hasText: 'Lars Svensson' }).getByText('Myynti').waitFor();
+  await eventually(() => lars.messages.some((m) => m.kind === 'event' && m.event === 'transferred'), 10000, 'Lars sees the transfer');
 
   // Finnish, chosen by the person, stays chosen.
   await a.page.getByRole('combobox', { name: 'Language' }).first().selectOption('fi');

@@ -62,8 +62,11 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
     };
   });
   const e = await signIn(browser, demo.tiski, eero);
+  // Not yet online: the inbox says so and offers to go online.
+  await a.page.getByRole('status').filter({ hasText: 'new chats are not offered to you' }).waitFor();
   await goOnline(a.page);
   await goOnline(e.page);
+  await a.page.getByText('new chats are not offered to you').waitFor({ state: 'detached' });
   assert.match(await a.page.getByTestId('my-load').textContent(), /^0\/3$/);
 
   // A shopper writes; the chat waits in the queue with its wait time.
@@ -75,17 +78,17 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await a.page.getByRole('tab', { name: /Queue/ }).click();
   const item = a.page.locator('.conv', { hasText: 'Maija Meikäläinen' });
   await item.waitFor();
-  await eventually(async () => /\d+ s|min/.test(await item.locator('.wait').textContent()), 5000, 'a wait time');
+  await eventually(async () => /\d+ s|min/.test(await item.locator('.wait').textContent()), 10000, 'a wait time');
   assert.match(await a.page.title(), /^\(\d+\) /, 'the title counts what waits');
 
   // Aino takes it: it moves to My chats, load 1/3, the visitor panel shows the shopper.
   await item.getByRole('button', { name: 'Take' }).click();
   await a.page.getByRole('heading', { level: 1, name: 'Maija Meikäläinen' }).waitFor();
-  await eventually(async () => (await a.page.getByTestId('my-load').textContent()) === '1/3', 5000, 'load 1/3');
+  await eventually(async () => (await a.page.getByTestId('my-load').textContent()) === '1/3', 10000, 'load 1/3');
   await a.page.getByTestId('v-email').getByText('maija@example.fi').waitFor();
   await a.page.getByTestId('v-attributes').getByText('129.90 €').waitFor();
   await a.page.locator('.msg-visitor', { hasText: 'Milloin tilaukseni saapuu?' }).waitFor();
-  await eventually(() => v.messages.some((m) => m.kind === 'event' && m.event === 'joined'), 5000, 'the visitor sees Aino join');
+  await eventually(() => v.messages.some((m) => m.kind === 'event' && m.event === 'joined'), 10000, 'the visitor sees Aino join');
 
   // The shopper's draft shows live, then the message.
   await v.typing('Tilausnumero on 12');
@@ -94,11 +97,11 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   // Reply.
   const composer = a.page.getByTestId('composer');
   await composer.fill('Hei Maija! Katson asiaa heti.');
-  await eventually(() => v.frames.some((f) => f.t === 'typing' && f.on && f.from?.kind === 'agent'), 5000, 'the visitor sees Aino typing');
+  await eventually(() => v.frames.some((f) => f.t === 'typing' && f.on && f.from?.kind === 'agent'), 10000, 'the visitor sees Aino typing');
   assert.ok(!v.frames.some((f) => f.t === 'typing' && f.text), 'an agent draft is never previewed to the visitor');
   await composer.press('Enter');
   await a.page.locator('.msg-agent', { hasText: 'Katson asiaa heti.' }).waitFor();
-  await eventually(() => v.messages.some((m) => m.body === 'Hei Maija! Katson asiaa heti.' && m.from.kind === 'agent'), 5000, 'the visitor gets the reply');
+  await eventually(() => v.messages.some((m) => m.body === 'Hei Maija! Katson asiaa heti.' && m.from.kind === 'agent'), 10000, 'the visitor gets the reply');
 
   // The visitor reads it: a read receipt.
   const last = v.messages[v.messages.length - 1].seq;
@@ -112,7 +115,7 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
     await composer.press('Enter');
     assert.equal(await composer.inputValue(), 'Hi Maija Meikäläinen, we ship in 2–3 working days.');
     await composer.press('Enter');
-    await eventually(() => v.messages.some((m) => m.body === 'Hi Maija Meikäläinen, we ship in 2–3 working days.'), 5000, 'the visitor gets the canned answer');
+    await eventually(() => v.messages.some((m) => m.body === 'Hi Maija Meikäläinen, we ship in 2–3 working days.'), 10000, 'the visitor gets the canned answer');
   }
 
   // An internal note: shown distinctly to agents, never to the visitor.
@@ -133,7 +136,7 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await a.page.getByRole('radio', { name: 'Reply' }).click();
   await a.page.getByTestId('file-input').setInputFiles({ name: 'kuitti.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%âãÏÓ\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n') });
   await a.page.locator('.msg-agent .file-name', { hasText: 'kuitti.pdf' }).waitFor();
-  await eventually(() => v.messages.some((m) => m.kind === 'file' && m.file?.name === 'kuitti.pdf'), 5000, 'the visitor gets the file');
+  await eventually(() => v.messages.some((m) => m.kind === 'file' && m.file?.name === 'kuitti.pdf'), 10000, 'the visitor gets the file');
   await a.page.getByTestId('transcript').click();
   await a.page.getByRole('button', { name: 'Send transcript' }).click();
   await a.page.getByText('Transcript on its way to maija@example.fi').waitFor();
@@ -157,8 +160,8 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await target.selectOption(await target.locator('option', { hasText: 'Eero' }).getAttribute('value'));
   await a.page.getByTestId('transfer-note').fill('Odottaa varaston vastausta.');
   await a.page.getByTestId('transfer-submit').click();
-  await eventually(() => v.messages.some((m) => m.kind === 'event' && m.event === 'transferred'), 5000, 'the visitor sees the transfer');
-  await eventually(async () => (await a.page.getByTestId('my-load').textContent()) === '0/3', 5000, 'Aino load back to 0/3');
+  await eventually(() => v.messages.some((m) => m.kind === 'event' && m.event === 'transferred'), 10000, 'the visitor sees the transfer');
+  await eventually(async () => (await a.page.getByTestId('my-load').textContent()) === '0/3', 10000, 'Aino load back to 0/3');
 
   // Eero gets it in My chats, with Aino's note and the handover note.
   const eItem = e.page.locator('.conv', { hasText: 'Maija Meikäläinen' });
@@ -168,19 +171,24 @@ test('a shift: take a chat, reply, canned response, note, transfer, close', asyn
   await e.page.locator('.msg-note', { hasText: 'Odottaa varaston vastausta.' }).waitFor();
   await e.page.getByTestId('composer').fill('Hei, tässä Eero. Paketti lähtee tänään.');
   await e.page.getByTestId('composer').press('Enter');
-  await eventually(() => v.messages.some((m) => m.body === 'Hei, tässä Eero. Paketti lähtee tänään.'), 5000, 'the visitor gets Eero');
+  await eventually(() => v.messages.some((m) => m.body === 'Hei, tässä Eero. Paketti lähtee tänään.'), 10000, 'the visitor gets Eero');
 
   // Eero closes; the visitor sees it closed.
   e.page.once('dialog', (d) => d.accept());
   await e.page.getByTestId('close-chat').click();
   await e.page.getByText(/This conversation was closed/).waitFor();
-  await eventually(() => v.messages.some((m) => m.kind === 'event' && m.event === 'closed'), 5000, 'the visitor sees the close');
+  await eventually(() => v.messages.some((m) => m.kind === 'event' && m.event === 'closed'), 10000, 'the visitor sees the close');
 
   // History finds the closed conversation by the text of a note.
   await e.page.getByRole('button', { name: 'History' }).click();
   await e.page.getByTestId('history-q').fill('varasto');
   await e.page.getByRole('button', { name: 'Search' }).click();
   await e.page.getByTestId('history-results').getByText('Maija Meikäläinen').waitFor();
+  assert.deepEqual(await axe(e.page), [], 'history has no serious or critical axe violations');
+
+  // An admin disables Eero's account: his console drops back to sign-in.
+  await aApi.call('PATCH', `/users/${(await aApi.call("GET", "/users")).users.find((u) => u.email === eero.email).id}`, { disabled: true });
+  await e.page.getByRole('button', { name: 'Sign in' }).waitFor();
 
   // The visitor never saw a note, in any frame.
   const seen = JSON.stringify(v.frames);

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tiski/internal/apperr"
+	"tiski/internal/db"
 	"tiski/internal/id"
 )
 
@@ -120,6 +121,45 @@ func likePattern(s string) string {
 	return "%" + r.Replace(strings.ToLower(s)) + "%"
 }
 
+// textMatch is the one engine-specific part of history search: the
+// condition that a conversation has a message containing text. Both
+// engines keep a trigram index over messages.body_lc (migration 0011):
+// SQLite an FTS5 table, which it uses for a LIKE without ESCAPE; PostgreSQL
+// a pg_trgm GIN index, used by LIKE as is. Text with LIKE's own wildcard
+// characters takes the portable path: a scan of each candidate's messages,
+// newest conversations first, which stops as soon as a page is full.
+func (s *Service) textMatch(ctx context.Context, text string) (cond string, pattern string, err error) {
+	lc := strings.ToLower(text)
+	scan := `EXISTS (SELECT 1 FROM messages sm WHERE sm.conversation_id = c.id AND sm.body_lc LIKE ? ESCAPE '\')`
+	if strings.ContainsAny(lc, `%_\`) {
+		return scan, likePattern(text), nil
+	}
+	switch s.db.Dialect {
+	case db.SQLite:
+		// The index answers with every matching message. For common words
+		// that is most of the history, and the scan, which stops at a full
+		// page, is faster: count matches up to a bound to choose.
+		var n int
+		if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM messages_search WHERE body_lc LIKE $1 LIMIT $2)`,
+			"%"+lc+"%", commonMatches).Scan(&n); err != nil {
+			return "", "", err
+		}
+		if n >= commonMatches {
+			return scan, likePattern(text), nil
+		}
+		return `c.id IN (SELECT ms.conversation_id FROM messages_search ms WHERE ms.body_lc LIKE ?)`, "%" + lc + "%", nil
+	case db.Postgres:
+		// $2 is the tenant (History's second argument). Not correlated
+		// with c, so PostgreSQL runs it once, on the trigram index.
+		return `c.id IN (SELECT sm.conversation_id FROM messages sm WHERE sm.tenant_id = $2 AND sm.body_lc LIKE ?)`, "%" + lc + "%", nil
+	}
+	return scan, likePattern(text), nil
+}
+
+// commonMatches is how many matching messages make a word common enough
+// that scanning the newest conversations finds a page sooner than the index.
+const commonMatches = 2000
+
 // History searches the tenant's closed conversations, newest closed first.
 // It pages by (closed_at, id) with an opaque cursor. The tenant, status
 // and time range use the conversations_history index; text filters are
@@ -181,7 +221,11 @@ func (s *Service) History(ctx context.Context, tenantID, readerID string, f Hist
 		if len([]rune(f.Text)) < 2 {
 			return nil, "", apperr.FieldError("q", "search for at least 2 characters")
 		}
-		add(`EXISTS (SELECT 1 FROM messages sm WHERE sm.conversation_id = c.id AND sm.body_lc LIKE ? ESCAPE '\')`, likePattern(f.Text))
+		cond, pattern, err := s.textMatch(ctx, f.Text)
+		if err != nil {
+			return nil, "", err
+		}
+		add(cond, pattern)
 	}
 	if f.Cursor != "" {
 		at, cid, err := decodeCursor(f.Cursor)

@@ -35,8 +35,12 @@ type Config struct {
 	SessionMaxAge     time.Duration
 	VisitorTokenTTL   time.Duration
 	InactivityTimeout time.Duration
-	MaxUploadBytes    int64
-	ShutdownTimeout   time.Duration
+	// AwayGrace and AwayIdle turn an online agent away: with no console
+	// open for AwayGrace, or inactive for AwayIdle.
+	AwayGrace       time.Duration
+	AwayIdle        time.Duration
+	MaxUploadBytes  int64
+	ShutdownTimeout time.Duration
 	// SMTP is the mail server; empty SMTPHost disables email.
 	SMTPHost     string
 	SMTPPort     int
@@ -64,6 +68,8 @@ func Default() Config {
 		SessionMaxAge:     7 * 24 * time.Hour,
 		VisitorTokenTTL:   365 * 24 * time.Hour,
 		InactivityTimeout: 30 * time.Minute,
+		AwayGrace:         time.Minute,
+		AwayIdle:          15 * time.Minute,
 		MaxUploadBytes:    10 << 20,
 		ShutdownTimeout:   15 * time.Second,
 		NewVisitorsPerSec: 2,
@@ -89,6 +95,8 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionMaxAge, "session-max-age", c.SessionMaxAge, "sign agents out after this long in any case")
 	fs.DurationVar(&c.VisitorTokenTTL, "visitor-token-ttl", c.VisitorTokenTTL, "forget an anonymous visitor unseen this long")
 	fs.DurationVar(&c.InactivityTimeout, "inactivity-timeout", c.InactivityTimeout, "close conversations idle this long")
+	fs.DurationVar(&c.AwayGrace, "away-grace", c.AwayGrace, "set an online agent away when no console of theirs is open this long")
+	fs.DurationVar(&c.AwayIdle, "away-idle", c.AwayIdle, "set an online agent away when they do nothing this long")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", c.MaxUploadBytes, "largest file a chat may carry")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long a graceful shutdown may take")
 	fs.StringVar(&c.SMTPHost, "smtp-host", c.SMTPHost, "SMTP server for email (offline messages, transcripts); empty disables email")
@@ -176,7 +184,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--log-format %q: want text or json", c.LogFormat)
 	}
 	for name, d := range map[string]time.Duration{"session-idle": c.SessionIdle, "session-max-age": c.SessionMaxAge,
-		"visitor-token-ttl": c.VisitorTokenTTL, "inactivity-timeout": c.InactivityTimeout, "shutdown-timeout": c.ShutdownTimeout} {
+		"visitor-token-ttl": c.VisitorTokenTTL, "inactivity-timeout": c.InactivityTimeout, "shutdown-timeout": c.ShutdownTimeout,
+		"away-grace": c.AwayGrace, "away-idle": c.AwayIdle} {
 		if d <= 0 {
 			return fmt.Errorf("--%s must be positive", name)
 		}

@@ -183,3 +183,20 @@ func TestValidate(t *testing.T) {
 		}
 	})
 }
+
+func TestAwaySettings(t *testing.T) {
+	c, _, err := parse(t, []string{"--away-idle=5m"}, map[string]string{"TISKI_AWAY_GRACE": "90s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AwayGrace != 90*time.Second || c.AwayIdle != 5*time.Minute {
+		t.Fatalf("away grace %v, idle %v", c.AwayGrace, c.AwayIdle)
+	}
+	if d := config.Default(); d.AwayGrace != time.Minute || d.AwayIdle != 15*time.Minute {
+		t.Fatalf("defaults %v, %v", d.AwayGrace, d.AwayIdle)
+	}
+	c.AwayGrace = 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "away-grace") {
+		t.Fatalf("a zero grace period: %v", err)
+	}
+}

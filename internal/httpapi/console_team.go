@@ -124,34 +124,29 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	s.writeItems(w, r, ar, items, err, extra)
 }
 
-// visitorPanel is what the console shows beside a chat about its shopper.
-// Page history, referrer and device come from the widget when it reports
-// them; fields not known are empty.
+// visitorPanel is what the console shows beside a chat about its shopper:
+// the profile, the pages the widget reported (newest first), the device,
+// the shopper's local time, what the shop tracked, and earlier chats.
+// Fields not known are empty; new ones may be added.
 type visitorPanel struct {
-	Visitor     visitor.Visitor  `json:"visitor"`
-	Site        panelSite        `json:"site"`
-	CurrentPage *pageView        `json:"current_page"`
-	Pages       []pageView       `json:"pages"`
-	Referrer    string           `json:"referrer"`
-	UserAgent   string           `json:"user_agent"`
-	Device      string           `json:"device"`
-	Browser     string           `json:"browser"`
-	OS          string           `json:"os"`
-	Timezone    string           `json:"timezone"`
-	LocalTime   string           `json:"local_time"`
-	Earlier     []chat.InboxItem `json:"earlier"`
+	Visitor     visitor.Visitor        `json:"visitor"`
+	Site        panelSite              `json:"site"`
+	CurrentPage *visitor.PageView      `json:"current_page"`
+	Pages       []visitor.PageView     `json:"pages"`
+	Referrer    string                 `json:"referrer"`
+	Device      string                 `json:"device"`
+	Browser     string                 `json:"browser"`
+	OS          string                 `json:"os"`
+	Timezone    string                 `json:"timezone"`
+	LocalTime   string                 `json:"local_time"`
+	Events      []visitor.TrackedEvent `json:"events"`
+	Earlier     []chat.InboxItem       `json:"earlier"`
 }
 
 type panelSite struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Timezone string `json:"timezone"`
-}
-
-type pageView struct {
-	URL   string    `json:"url"`
-	Title string    `json:"title"`
-	At    time.Time `json:"at"`
 }
 
 func (s *Server) visitorPanel(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -171,10 +166,30 @@ func (s *Server) visitorPanel(w http.ResponseWriter, r *http.Request, ar *agentR
 		s.writeError(w, r, err)
 		return
 	}
-	p := visitorPanel{Visitor: v, Site: panelSite{ID: st.ID, Name: st.Name, Timezone: st.Timezone}, Pages: []pageView{},
-		Timezone: st.Timezone}
-	if loc, err := time.LoadLocation(p.Timezone); err == nil {
-		p.LocalTime = s.Clock.Now().In(loc).Format(time.RFC3339)
+	p := visitorPanel{Visitor: v, Site: panelSite{ID: st.ID, Name: st.Name, Timezone: st.Timezone}, Device: v.Device,
+		Timezone: v.Timezone, Events: v.Events}
+	if p.Pages, err = s.Visitors.Pages(ctx, c.TenantID, v.ID, 20); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p.Visitor.Pages = nil // once, in pages
+	if len(p.Pages) > 0 {
+		p.CurrentPage = &p.Pages[0]
+		// The landing page's referrer says where the shopper came from.
+		p.Referrer = p.Pages[len(p.Pages)-1].Referrer
+	}
+	if p.Events == nil {
+		p.Events = []visitor.TrackedEvent{}
+	}
+	// Local time: the shopper's time zone, else their clock's offset, else
+	// the site's zone.
+	now := s.Clock.Now()
+	if loc, err := time.LoadLocation(v.Timezone); v.Timezone != "" && err == nil {
+		p.LocalTime = now.In(loc).Format(time.RFC3339)
+	} else if v.Device != "" {
+		p.LocalTime = now.In(time.FixedZone("", v.UTCOffset*60)).Format(time.RFC3339)
+	} else if loc, err := time.LoadLocation(st.Timezone); err == nil {
+		p.Timezone, p.LocalTime = st.Timezone, now.In(loc).Format(time.RFC3339)
 	}
 	if p.Earlier, err = s.Chat.Earlier(ctx, c.TenantID, v.ID, c.ID, ar.user.ID); err == nil {
 		err = s.withTags(r, c.TenantID, p.Earlier)

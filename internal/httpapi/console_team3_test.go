@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"tiski/internal/canned"
 	"tiski/internal/site"
@@ -54,9 +55,23 @@ func TestVisitorPanel(t *testing.T) {
 	if second == first {
 		t.Fatal("no new conversation")
 	}
+	at := env.Clock.Now()
+	if err := v.Do(ctx, "POST", "/me/pages", map[string]any{"device": "mobile", "timezone": "America/New_York", "utc_offset": -300,
+		"pages": []map[string]any{
+			{"url": "https://shop.example/", "title": "Etusivu", "referrer": "https://search.example/?q=kengät", "at": at.Add(-2 * time.Minute)},
+			{"url": "https://shop.example/kengat", "title": "Kengät <script>", "at": at.Add(-time.Minute)},
+		}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	aino := agentLogin(t, env, env.Agents[0].Email)
 	var p struct {
-		Visitor struct {
+		CurrentPage *struct {
+			URL   string `json:"url"`
+			Title string `json:"title"`
+		} `json:"current_page"`
+		Referrer string `json:"referrer"`
+		Device   string `json:"device"`
+		Visitor  struct {
 			ID    string `json:"id"`
 			Name  string `json:"name"`
 			Email string `json:"email"`
@@ -64,7 +79,9 @@ func TestVisitorPanel(t *testing.T) {
 		Site struct {
 			Name string `json:"name"`
 		} `json:"site"`
-		Pages     []any  `json:"pages"`
+		Pages []struct {
+			URL string `json:"url"`
+		} `json:"pages"`
 		Timezone  string `json:"timezone"`
 		LocalTime string `json:"local_time"`
 		Earlier   []struct {
@@ -74,9 +91,13 @@ func TestVisitorPanel(t *testing.T) {
 		} `json:"earlier"`
 	}
 	do(t, aino, "GET", "/conversations/"+second+"/panel", nil, &p)
-	if p.Visitor.Name != "Pekka Panel" || p.Visitor.Email != "pekka@example.fi" || p.Site.Name != "Kauppa" || p.Pages == nil ||
-		p.Timezone != "Europe/Helsinki" || !strings.HasSuffix(p.LocalTime, ":00") {
+	if p.Visitor.Name != "Pekka Panel" || p.Visitor.Email != "pekka@example.fi" || p.Site.Name != "Kauppa" || len(p.Pages) != 2 ||
+		p.Timezone != "America/New_York" || !strings.HasSuffix(p.LocalTime, "-05:00") || p.Device != "mobile" {
 		t.Fatalf("panel %+v", p)
+	}
+	if p.CurrentPage == nil || p.CurrentPage.URL != "https://shop.example/kengat" || p.CurrentPage.Title != "Kengät <script>" ||
+		p.Pages[1].URL != "https://shop.example/" || p.Referrer != "https://search.example/?q=kengät" {
+		t.Fatalf("pages %+v current %+v referrer %q", p.Pages, p.CurrentPage, p.Referrer)
 	}
 	if len(p.Earlier) != 1 || p.Earlier[0].ID != first || p.Earlier[0].Status != "closed" || p.Earlier[0].Preview != "Ensimmäinen" {
 		t.Fatalf("earlier conversations %+v", p.Earlier)

@@ -209,6 +209,16 @@ func TestNotesNeverReachTheVisitor(t *testing.T) {
 	if n := count(t, env, `SELECT COUNT(*) FROM events WHERE conversation_id = $1 AND type = 'conversation.transcript'`, conv); n != 1 {
 		t.Fatalf("transcript events %d", n)
 	}
+	// The transcript a shopper asks for from the widget holds no note either.
+	if err := v.Do(ctx, "POST", "/conversations/"+conv+"/transcript", map[string]any{"email": "kopio@example.fi"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.DB.Read().QueryRowContext(ctx, `SELECT text_body FROM mail_outbox WHERE to_addr = 'kopio@example.fi'`).Scan(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "Katson heti.") || strings.Contains(text, "SALAINEN") {
+		t.Fatalf("the shopper's transcript: %q", text)
+	}
 }
 
 // Transfers racing for an agent's last free slot: exactly one wins.

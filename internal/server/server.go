@@ -174,7 +174,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		hl.setBus(false) // lost while the node was being built
 	}
 	hl.attach(s.Hub)
-	s.Presence = presence.New(d, clk, s.Users, s.Chat, s.Hub, s.Hub.ConnectedAgents, log, o.Presence)
+	po := o.Presence
+	if po.Grace == 0 {
+		po.Grace = cfg.AwayGrace
+	}
+	if po.Idle == 0 {
+		po.Idle = cfg.AwayIdle
+	}
+	s.Presence = presence.New(d, clk, s.Users, s.Chat, s.Hub, s.Hub.ConnectedAgents, log, po)
 	s.Chat.SetNotifier(presence.Notifier{Next: s.Hub, Presence: s.Presence})
 	s.Tags, s.Canned = tag.NewStore(d, clk), canned.NewStore(d, clk)
 	s.Hub.SetHooks(realtime.Hooks{

@@ -9,6 +9,16 @@ export function setCSRF(token: string) {
   csrf = token;
 }
 
+export function csrfToken() {
+  return csrf;
+}
+
+let unauthorized: () => void = () => {};
+/** Called when a signed-in request finds the session gone (expired, revoked). */
+export function onUnauthorized(fn: () => void) {
+  unauthorized = fn;
+}
+
 export class ApiError extends Error {
   constructor(
     public status: number,
@@ -48,6 +58,7 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
   }
   if (!res.ok) {
     const e = (data as { error?: ApiErrorBody } | null)?.error;
+    if (res.status === 401 && csrf && path !== '/login') unauthorized();
     throw new ApiError(res.status, e?.code ?? 'internal', e?.message ?? res.statusText, e?.field);
   }
   return data as T;

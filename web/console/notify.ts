@@ -19,6 +19,20 @@ export function setMuted(m: boolean) {
   localStorage.setItem('tiski.muted', m ? '1' : '0');
 }
 
+/**
+ * Browsers start audio only after a gesture: the first key or click in
+ * the console readies the speaker for alerts that come later.
+ */
+export function unlockAudio() {
+  if (muted) return;
+  try {
+    ctx ??= new AudioContext();
+    if (ctx.state === 'suspended') void ctx.resume();
+  } catch {
+    // No audio here.
+  }
+}
+
 /** Plays two soft sine notes; tone 'queue' is higher and a little longer. */
 export function chime(tone: 'message' | 'queue' = 'message') {
   stats.chimes++;
@@ -48,6 +62,11 @@ export function chime(tone: 'message' | 'queue' = 'message') {
 
 function hidden() {
   return document.visibilityState === 'hidden';
+}
+
+/** The desktop notification permission: granted, denied, default or unsupported. */
+export function permission(): string {
+  return 'Notification' in window ? Notification.permission : 'unsupported';
 }
 
 /** Asks for the desktop notification permission (from a user gesture). */

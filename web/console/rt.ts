@@ -8,8 +8,10 @@
 // On any disconnect it reconnects with exponential backoff and full jitter
 // and resumes every conversation from its epoch and last sequence; messages
 // not yet acknowledged are sent again with the same client message ids, so
-// the server stores them once.
+// the server stores them once. Where a WebSocket cannot be opened (some
+// proxies), the stream moves to Server-Sent Events plus POST.
 import { signal } from '@preact/signals';
+import { csrfToken } from './api';
 import type { AgentState, Conversation, Msg, Tag } from './types';
 
 export interface ServerFrame {
@@ -60,6 +62,8 @@ export interface Handlers {
   frame(f: ServerFrame): void;
   /** The server ended the session (signed out, account disabled). */
   signedOut(): void;
+  /** A connection could not be opened: the session may have ended. */
+  failed?(): void;
 }
 
 const backoffBase = 200;
@@ -68,7 +72,10 @@ const pingEvery = 25000;
 
 export class Realtime {
   readonly connected = signal(false);
-  private ws: WebSocket | null = null;
+  private wire: Wire | null = null;
+  private transport: 'ws' | 'sse' = 'ws';
+  private wsFailures = 0;
+  private reopening = false;
   private streams = new Map<string, Stream>();
   private follows = new Set<string>();
   private outgoing = new Map<string, Outgoing>();
@@ -89,9 +96,18 @@ export class Realtime {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.pinger);
-    this.ws?.close(1000);
-    this.ws = null;
+    const w = this.wire;
+    this.wire = null;
+    w?.close();
     this.connected.value = false;
+  }
+
+  /** Drops everything held (signing out). */
+  forget() {
+    this.streams.clear();
+    this.follows.clear();
+    for (const o of this.outgoing.values()) o.reject({ t: 'error', code: 'unauthorized', message: 'signed out' });
+    this.outgoing.clear();
   }
 
   /** Follows a conversation, resuming from what is held. */
@@ -99,12 +115,21 @@ export class Realtime {
     if (this.follows.has(conv)) return;
     this.follows.add(conv);
     const s = this.stream(conv);
+    if (this.transport === 'sse') {
+      // An SSE stream's subscriptions are fixed by its hello: reopen it,
+      // resuming every conversation by sequence.
+      if (this.wire) {
+        this.reopening = true;
+        this.wire.close();
+      }
+      return;
+    }
     this.write({ t: 'sub', conv, epoch: s.epoch, after: s.last });
   }
 
   unfollow(conv: string) {
     if (!this.follows.delete(conv)) return;
-    this.write({ t: 'unsub', conv });
+    if (this.transport === 'ws') this.write({ t: 'unsub', conv });
   }
 
   following(conv: string) {
@@ -148,63 +173,75 @@ export class Realtime {
   }
 
   private write(frame: Record<string, unknown>) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN && this.connected.value) {
-      this.ws.send(JSON.stringify(frame));
-    }
+    if (this.wire && this.connected.value) this.wire.send(frame);
     // Otherwise the next hello resumes subscriptions and the outgoing
     // messages are sent again after the welcome.
   }
 
+  private hello() {
+    const subs = [...this.follows].map((conv) => {
+      const s = this.stream(conv);
+      return { conv, epoch: s.epoch, after: s.last };
+    });
+    return { t: 'hello', v: 1, subs };
+  }
+
   private open() {
     if (this.stopped) return;
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/console/v1/rt';
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(url);
-    } catch {
-      this.retry();
-      return;
-    }
-    this.ws = ws;
     let welcomed = false;
-    ws.onopen = () => {
-      const subs = [...this.follows].map((conv) => {
-        const s = this.stream(conv);
-        return { conv, epoch: s.epoch, after: s.last };
-      });
-      ws.send(JSON.stringify({ t: 'hello', v: 1, subs }));
-    };
-    ws.onmessage = (ev) => {
-      let f: ServerFrame;
-      try {
-        f = JSON.parse(String(ev.data));
-      } catch {
-        return;
-      }
-      if (f.t === 'welcome') {
-        welcomed = true;
-        this.attempt = 0;
-        this.connected.value = true;
-        for (const s of this.streams.values()) s.fetching = false;
-        for (const o of this.outgoing.values()) ws.send(JSON.stringify(o.frame));
+    const events: WireEvents = {
+      frame: (w, f) => {
+        if (this.wire !== w) return;
+        if (f.t === 'welcome') {
+          welcomed = true;
+          this.attempt = 0;
+          this.wsFailures = 0;
+          this.connected.value = true;
+          for (const s of this.streams.values()) s.fetching = false;
+          for (const o of this.outgoing.values()) w.send(o.frame);
+          clearInterval(this.pinger);
+          this.pinger = window.setInterval(() => this.write({ t: 'ping' }), pingEvery);
+        }
+        this.handle(f);
+      },
+      end: (w, code, opened) => {
+        if (this.wire !== w) return;
+        this.wire = null;
+        this.connected.value = false;
         clearInterval(this.pinger);
-        this.pinger = window.setInterval(() => this.write({ t: 'ping' }), pingEvery);
-      }
-      this.handle(f);
+        if (code === 4001 || code === 4010 || code === 401) {
+          this.stopped = true;
+          this.h.signedOut();
+          return;
+        }
+        // A WebSocket that never opens (a proxy that blocks it) twice in a
+        // row: use Server-Sent Events plus POST from now on.
+        if (this.transport === 'ws' && !opened && ++this.wsFailures >= 2) this.transport = 'sse';
+        if (!welcomed) {
+          this.attempt++;
+          if (!opened) this.h.failed?.();
+        }
+        if (this.reopening) {
+          this.reopening = false;
+          this.open();
+        } else this.retry();
+      },
     };
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.connected.value = false;
-      clearInterval(this.pinger);
-      if (ev.code === 4001 || ev.code === 4010) {
-        this.stopped = true;
-        this.h.signedOut();
+    if (this.transport === 'ws' && typeof WebSocket === 'function') {
+      try {
+        this.wire = openWS(this.hello(), events);
         return;
+      } catch {
+        this.transport = 'sse';
       }
-      if (!welcomed) this.attempt++;
-      this.retry();
-    };
+    }
+    this.transport = 'sse';
+    this.wire = openSSE(this.hello(), events);
+  }
+
+  /** Which transport carries the stream now ('ws' or 'sse'). */
+  get via() {
+    return this.transport;
   }
 
   private retry() {
@@ -295,4 +332,108 @@ export class Realtime {
     s.fetching = true;
     this.write({ t: 'fetch', rid: 'gap-' + conv, conv, after: s.last, limit: 500 });
   }
+}
+
+// ---- transports ----
+
+interface Wire {
+  send(frame: Record<string, unknown>): void;
+  close(): void;
+}
+
+interface WireEvents {
+  frame(w: Wire, f: ServerFrame): void;
+  /** The connection ended; opened says whether it ever connected. */
+  end(w: Wire, code: number, opened: boolean): void;
+}
+
+function parse(data: string): ServerFrame | null {
+  try {
+    return JSON.parse(data) as ServerFrame;
+  } catch {
+    return null;
+  }
+}
+
+function openWS(hello: object, ev: WireEvents): Wire {
+  const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/console/v1/rt';
+  const ws = new WebSocket(url);
+  let opened = false;
+  const w: Wire = {
+    send: (f) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(f)),
+    close: () => ws.close(1000),
+  };
+  ws.onopen = () => {
+    opened = true;
+    ws.send(JSON.stringify(hello));
+  };
+  ws.onmessage = (m) => {
+    const f = parse(String(m.data));
+    if (f) ev.frame(w, f);
+  };
+  ws.onclose = (c) => ev.end(w, c.code, opened);
+  return w;
+}
+
+/**
+ * Server-Sent Events for what the server sends (the body of the POST is
+ * the hello) and a POST per frame for what we send; each POST's answer
+ * holds that frame's replies.
+ */
+function openSSE(hello: object, ev: WireEvents): Wire {
+  const ctrl = new AbortController();
+  const headers = (): Record<string, string> => ({ 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken() });
+  let open = true;
+  let opened = false;
+  const w: Wire = {
+    send: (f) => {
+      if (!open) return;
+      void fetch('/api/console/v1/rt/frames', { method: 'POST', headers: headers(), body: JSON.stringify(f), credentials: 'same-origin' })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((replies: ServerFrame[] | null) => {
+          if (open && Array.isArray(replies)) for (const f of replies) ev.frame(w, f);
+        })
+        .catch(() => {});
+    },
+    close: () => {
+      open = false;
+      ctrl.abort();
+    },
+  };
+  (async () => {
+    let code = 1006;
+    try {
+      const res = await fetch('/api/console/v1/rt/sse', {
+        method: 'POST', headers: headers(), body: JSON.stringify(hello), signal: ctrl.signal, credentials: 'same-origin',
+      });
+      if (res.status === 401 || !res.body) {
+        code = res.status === 401 ? 401 : 1006;
+        throw new Error('stream refused');
+      }
+      opened = res.ok;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i).replace(/\r$/, '');
+          buf = buf.slice(i + 1);
+          if (!line.startsWith('data:')) continue;
+          const f = parse(line.slice(5).trim());
+          if (!f) continue;
+          if (f.t === 'bye') code = Number(f.code) || 1000;
+          else if (open) ev.frame(w, f);
+        }
+      }
+    } catch {
+      // Aborted or failed: reported below.
+    }
+    const wasOpen = open;
+    open = false;
+    if (wasOpen || ctrl.signal.aborted) ev.end(w, code, opened);
+  })();
+  return w;
 }

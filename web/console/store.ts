@@ -3,10 +3,10 @@
 // realtime inbox feed (`conv` frames); messages only from the realtime
 // stream, so each is shown once and in order.
 import { batch, computed, signal } from '@preact/signals';
-import { api, ApiError, query, setCSRF } from './api';
+import { api, ApiError, onUnauthorized, query, setCSRF } from './api';
 import { Realtime, type ServerFrame } from './rt';
 import type { AgentState, Canned, Conversation, Department, Me, Msg, Presence, Site, Tag, User, Visitor } from './types';
-import { notifyAssigned, notifyMessage, notifyQueue, stopQueueAlert } from './notify';
+import { notifyAssigned, notifyMessage, notifyQueue, stopQueueAlert, unlockAudio } from './notify';
 import { setLanguage, t } from './i18n';
 
 export type Route = 'chats' | 'history' | 'supervisor' | 'admin';
@@ -195,14 +195,40 @@ export const rt = new Realtime({
     onFrame(f);
   },
   signedOut() {
+    stopQueueAlert();
+    setCSRF('');
     me.value = null;
   },
+  failed() {
+    // A refused handshake looks like any network failure; asking for the
+    // session tells them apart (a 401 signs out through onUnauthorized).
+    void api('GET', '/me').catch(() => {});
+  },
 });
+
+// A session that ends elsewhere (expired, signed out, account disabled)
+// brings back the sign-in page.
+onUnauthorized(() => {
+  if (!me.value) return;
+  rt.stop();
+  rt.forget();
+  welcomes = 0;
+  stopQueueAlert();
+  setCSRF('');
+  me.value = null;
+});
+
+// After a reconnect the inbox feed may have missed changes: reload the lists.
+let welcomes = 0;
 
 // Conversations whose replay has finished: only their new messages alert.
 const replayDone = new Set<string>();
 
 function onFrame(f: ServerFrame) {
+  if (f.t === 'welcome') {
+    if (++welcomes > 1) void loadInbox();
+    return;
+  }
   if (f.t === 'agent' && f.a) {
     const a = f.a;
     agents.value = { ...agents.value, [a.id]: a };
@@ -224,6 +250,7 @@ function onFrame(f: ServerFrame) {
   switch (f.t) {
     case 'synced':
     case 'fetched':
+      if (!(conv in myRead.value)) seedReadMark(conv);
       replayDone.add(conv);
       markReadIfLooking(conv);
       break;
@@ -245,6 +272,28 @@ function onFrame(f: ServerFrame) {
       }
       break;
   }
+}
+
+/**
+ * After a reload my read position in a chat is not known here, but the
+ * inbox said how many messages are unread: put the mark just before them.
+ */
+function seedReadMark(conv: string) {
+  const unread = convs.value[conv]?.unread;
+  const ms = messages.value[conv];
+  if (unread === undefined || !ms) return;
+  let n = 0;
+  let mark = 0;
+  for (let i = ms.length - 1; i >= 0; i--) {
+    if (ms[i].from.kind === 'visitor' && ms[i].kind !== 'event') {
+      if (n === unread) {
+        mark = ms[i].seq;
+        break;
+      }
+      n++;
+    }
+  }
+  myRead.value = { ...myRead.value, [conv]: mark };
 }
 
 /** Marks a conversation read when I am looking at it. */
@@ -269,6 +318,9 @@ export function upsert(c: Conversation) {
   }
   if (prev && c.assignee_id !== prev.assignee_id && c.assignee_name === undefined) {
     merged.assignee_name = userName(c.assignee_id);
+  }
+  if (prev && c.department_id !== prev.department_id && c.department_name === undefined) {
+    merged.department_name = departments.value.find((d) => d.id === c.department_id)?.name ?? '';
   }
   convs.value = { ...convs.value, [c.id]: merged };
   const mine = merged.status === 'assigned' && merged.assignee_id === me.value?.user.id;
@@ -342,11 +394,19 @@ async function signedIn(m: Me) {
 export async function logout() {
   await attempt(() => api('POST', '/logout'));
   rt.stop();
+  rt.forget();
+  welcomes = 0;
   stopQueueAlert();
+  replayDone.clear();
   batch(() => {
     me.value = null;
     convs.value = {};
     messages.value = {};
+    pending.value = {};
+    typing.value = {};
+    visitorRead.value = {};
+    myRead.value = {};
+    agents.value = {};
     selected.value = null;
   });
 }
@@ -397,6 +457,7 @@ export async function loadBoard() {
 let lastActivity = 0;
 /** Tells the server the person is here (at most once a minute). */
 export function activity() {
+  unlockAudio();
   const now = Date.now();
   if (!me.value || now - lastActivity < 60000) return;
   lastActivity = now;
@@ -484,8 +545,14 @@ export function dropPending(conv: string, cmid: string) {
 // Chats I am taking myself: no "assigned to you" alert for those.
 const taking = new Set<string>();
 
-export async function take(id: string) {
+function takingFor(id: string) {
   taking.add(id);
+  // The feed's frame for my own take may come before or after the answer.
+  window.setTimeout(() => taking.delete(id), 5000);
+}
+
+export async function take(id: string) {
+  takingFor(id);
   const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(id)}/assign`));
   if (c) {
     upsert(c);
@@ -539,7 +606,7 @@ export async function emailTranscript(conv: string, email?: string) {
 }
 
 export async function join(conv: string, mode: 'join' | 'takeover') {
-  taking.add(conv);
+  takingFor(conv);
   const c = await attempt(() => api<Conversation>('POST', `/conversations/${encodeURIComponent(conv)}/join`, { mode }));
   if (c) {
     upsert(c);

@@ -33,6 +33,7 @@ function Chat({ c }: { c: Conversation }) {
   const [transferOpen, setTransferOpen] = useState(false);
   const name = visitorName(c);
   const mine = c.status === 'assigned' && c.assignee_id === me.value?.user.id;
+  const involved = mine || (c.participants ?? []).some((p) => p.id === me.value?.user.id);
   const closed = c.status === 'closed';
   const waiting = c.status === 'queued' || c.status === 'open';
   const canReply = !closed && (mine || isSupervisor.value);
@@ -56,7 +57,7 @@ function Chat({ c }: { c: Conversation }) {
               {t('inbox.take')}
             </button>
           )}
-          {!closed && (mine || isSupervisor.value) && !waiting && (
+          {!closed && (involved || waiting || isSupervisor.value) && (
             <button class="btn" onClick={() => setTransferOpen(true)} data-testid="transfer">
               {t('chat.transfer')}
             </button>

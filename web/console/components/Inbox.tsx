@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { allOpen, inboxTab, isSupervisor, myChats, queue, select, selected, take, unreadOf, visitorName, type InboxTab } from '../store';
+import { allOpen, inboxTab, isSupervisor, me, myChats, queue, select, selected, setStatus, take, unreadOf, visitorName, type InboxTab } from '../store';
 import { t } from '../i18n';
 import type { Conversation } from '../types';
 import { clockTime, since } from '../util';
@@ -24,8 +24,17 @@ export function Inbox() {
     ['all', t('inbox.all'), allOpen.value.length, isSupervisor.value],
   ];
   const list = inboxTab.value === 'queue' ? queue.value : inboxTab.value === 'all' ? allOpen.value : myChats.value;
+  const status = me.value?.user.status;
   return (
     <aside class="inbox" aria-label={t('inbox.label')}>
+      {status !== 'online' && (
+        <div class="away-bar" role="status">
+          <span>{status === 'away' ? t('inbox.awayHint') : t('inbox.offlineHint')}</span>
+          <button class="btn btn-sm btn-primary" onClick={() => void setStatus('online')}>
+            {t('inbox.goOnline')}
+          </button>
+        </div>
+      )}
       <div class="tabs" role="tablist" aria-label={t('inbox.label')}>
         {tabs
           .filter(([, , , ok]) => ok)
@@ -74,7 +83,7 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
             </span>
           </span>
           <span class="conv-bottom">
-            <span class="conv-preview">{c.preview || (c.department_name ? c.department_name : '\u00a0')}</span>
+            <span class="conv-preview">{c.preview || '\u00a0'}</span>
             {unread > 0 && (
               <span class="badge" data-testid="unread">
                 <span aria-hidden="true">{unread}</span>
@@ -82,11 +91,13 @@ function Item({ c, index, now }: { c: Conversation; index: number; now: number }
               </span>
             )}
           </span>
-          {(c.tags?.length || (inboxTab.value === 'all' && c.assignee_name)) && (
+          {(c.tags?.length || c.department_name || (inboxTab.value === 'all' && c.assignee_name)) && (
             <span class="conv-meta">
               {inboxTab.value === 'all' && c.assignee_name && <span class="who">{c.assignee_name}</span>}
+              {c.department_name && <span class="dept-chip">{c.department_name}</span>}
               {c.tags?.map((tg) => (
                 <span class="tag-chip" key={tg.id}>
+                  {tg.color && <i class="tag-dot" style={{ background: tg.color }} />}
                   {tg.name}
                 </span>
               ))}

@@ -77,7 +77,7 @@ export function Supervisor() {
                     </span>
                     {a.load}/{a.max_chats}
                   </td>
-                  <td class="muted">{a.last_active_at ? since(a.last_active_at, now) : '—'}</td>
+                  <td class="muted">{a.last_active_at ? t('time.ago', { t: since(a.last_active_at, now) }) : '—'}</td>
                 </tr>
               ))}
             </tbody>
@@ -136,7 +136,7 @@ export function Supervisor() {
                   </span>
                 </td>
                 <td>{c.assignee_name}</td>
-                <td class="muted">{since(c.last_message_at ?? c.last_activity_at, now)}</td>
+                <td class="muted">{t('time.ago', { t: since(c.last_message_at ?? c.last_activity_at, now) })}</td>
                 <td class="muted">{dateTime(c.created_at)}</td>
                 <td>
                   <div class="row-actions">

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { go, helpOpen, isAdmin, isSupervisor, logout, me, myLoad, route, rt, setStatus, type Route } from '../store';
 import { t } from '../i18n';
 import type { Presence } from '../types';
-import { askPermission, isMuted, setMuted } from '../notify';
+import { askPermission, isMuted, permission, setMuted } from '../notify';
 import { LangPicker } from './LangPicker';
 import { Avatar } from './Avatar';
 import { Icon } from './Icon';
@@ -12,6 +12,7 @@ const statuses: Presence[] = ['online', 'away', 'offline'];
 export function TopBar() {
   const u = me.value!.user;
   const [muted, setM] = useState(isMuted());
+  const [perm, setPerm] = useState(permission());
   const nav: [Route, string, boolean][] = [
     ['chats', t('nav.chats'), true],
     ['history', t('nav.history'), true],
@@ -60,6 +61,14 @@ export function TopBar() {
             {myLoad.value}/{u.max_chats}
           </span>
         </div>
+        {perm === 'default' && (
+          <button class="btn btn-sm btn-ghost alerts-btn" onClick={() => {
+            askPermission();
+            window.setTimeout(() => setPerm(permission()), 1500);
+          }}>
+            {t('notify.enable')}
+          </button>
+        )}
         <button class="icon-btn" aria-pressed={muted} title={muted ? t('sound.unmute') : t('sound.mute')}
           aria-label={muted ? t('sound.unmute') : t('sound.mute')} onClick={() => {
             setMuted(!muted);

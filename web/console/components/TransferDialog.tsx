@@ -1,16 +1,25 @@
 import { useState } from 'preact/hooks';
-import { allOpen, departments, me, transfer, users } from '../store';
+import { allOpen, departments, isSupervisor, me, transfer, users } from '../store';
 import { t } from '../i18n';
 import type { Conversation, User } from '../types';
 import { Dialog } from './Dialog';
 
-export function loadOf(u: User): number {
-  return u.load ?? allOpen.value.filter((c) => c.status === 'assigned' && c.assignee_id === u.id).length;
+/** An agent's load: from `agent` frames, else counted where all open chats are known. */
+export function loadOf(u: User): number | undefined {
+  if (u.load !== undefined) return u.load;
+  if (!isSupervisor.value) return undefined;
+  return allOpen.value.filter((c) => c.status === 'assigned' && c.assignee_id === u.id).length;
+}
+
+function full(u: User) {
+  const l = loadOf(u);
+  return l !== undefined && l >= u.max_chats;
 }
 
 export function TransferDialog({ c, onClose }: { c: Conversation; onClose: () => void }) {
   const agents = users.value.filter((u) => !u.disabled && u.id !== me.value?.user.id && u.id !== c.assignee_id);
-  const [target, setTarget] = useState(agents.find((u) => u.status === 'online' && loadOf(u) < u.max_chats)?.id ? 'a:' + agents.find((u) => u.status === 'online' && loadOf(u) < u.max_chats)!.id : '');
+  const first = agents.find((u) => u.status === 'online' && !full(u));
+  const [target, setTarget] = useState(first ? 'a:' + first.id : '');
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -31,8 +40,9 @@ export function TransferDialog({ c, onClose }: { c: Conversation; onClose: () =>
             <option value="">{t('transfer.choose')}</option>
             <optgroup label={t('transfer.agents')}>
               {agents.map((u) => (
-                <option key={u.id} value={'a:' + u.id} disabled={loadOf(u) >= u.max_chats}>
-                  {u.name} — {t(('status.' + u.status) as 'status.online')}, {loadOf(u)}/{u.max_chats}
+                <option key={u.id} value={'a:' + u.id} disabled={full(u)}>
+                  {u.name} — {t(('status.' + u.status) as 'status.online')}
+                  {loadOf(u) !== undefined ? `, ${loadOf(u)}/${u.max_chats}` : ''}
                 </option>
               ))}
             </optgroup>

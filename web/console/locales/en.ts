@@ -281,6 +281,11 @@ export const en = {
   'invite.password': 'New password (at least 10 characters)',
   'invite.submit': 'Set password and sign in',
   'notify.assigned': 'New chat for you: {name}',
+  'time.ago': '{t} ago',
+  'notify.enable': 'Enable desktop alerts',
+  'inbox.awayHint': 'You are away: new chats are not offered to you.',
+  'inbox.offlineHint': 'You are offline: new chats are not offered to you.',
+  'inbox.goOnline': 'Go online',
 };
 
 export type Dict = Record<keyof typeof en, string>;

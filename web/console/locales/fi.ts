@@ -283,4 +283,9 @@ export const fi: Dict = {
   'invite.password': 'Uusi salasana (vähintään 10 merkkiä)',
   'invite.submit': 'Aseta salasana ja kirjaudu',
   'notify.assigned': 'Uusi keskustelu sinulle: {name}',
+  'time.ago': '{t} sitten',
+  'notify.enable': 'Salli työpöytäilmoitukset',
+  'inbox.awayHint': 'Olet poissa: sinulle ei ohjata uusia keskusteluja.',
+  'inbox.offlineHint': 'Et ole linjoilla: sinulle ei ohjata uusia keskusteluja.',
+  'inbox.goOnline': 'Tule paikalle',
 };

@@ -283,4 +283,9 @@ export const sv: Dict = {
   'invite.password': 'Nytt lösenord (minst 10 tecken)',
   'invite.submit': 'Spara lösenord och logga in',
   'notify.assigned': 'Ny chatt till dig: {name}',
+  'time.ago': 'för {t} sedan',
+  'notify.enable': 'Tillåt skrivbordsaviseringar',
+  'inbox.awayHint': 'Du är borta: nya chattar skickas inte till dig.',
+  'inbox.offlineHint': 'Du är offline: nya chattar skickas inte till dig.',
+  'inbox.goOnline': 'Gå online',
 };
