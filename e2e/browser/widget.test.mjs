@@ -147,6 +147,57 @@ test('widget chat', async (t) => {
     await ctx.close();
   });
 
+  await t.test('pre-chat form with a topic; files by paste and drop; unread badge', async () => {
+    const site = (await aino.call('GET', '/sites')).sites[0];
+    const dept = await aino.call('POST', '/departments', { name: 'Tilaukset' });
+    const before = site.settings;
+    await aino.call('PATCH', `/sites/${site.id}`, { settings: { ...before, prechat: { enabled: true,
+      fields: [{ name: 'name', required: true }, { name: 'email', required: true }, { name: 'message', required: false }] } } });
+    try {
+      const ctx = await browser.newContext();
+      const { page, frame } = await shopper(ctx, demo, '/fi/');
+      await frame.locator('.launcher').click();
+      await frame.getByLabel('Nimi').fill('Petra Prechat');
+      await frame.getByLabel('Sähköposti').fill('petra@example.com');
+      await frame.getByLabel('Aihe').selectOption({ label: 'Tilaukset' });
+      await frame.getByLabel('Viesti (valinnainen)').fill('Missä tilaukseni on?');
+      await frame.getByRole('button', { name: 'Aloita chat' }).click();
+      await frame.locator('.msgs').getByText('Missä tilaukseni on?').waitFor();
+      const conv = await convOf(page);
+      const c = await aino.call('GET', `/conversations/${conv}`);
+      assert.equal(c.conversation.department_id, dept.id, 'the topic chose the department');
+      assert.equal(c.visitor.name, 'Petra Prechat');
+      assert.equal(c.visitor.email, 'petra@example.com');
+
+      // A pasted file and a dropped file are sent.
+      const chat = page.frames().find((f) => f.url().includes('/frame?'));
+      await chat.evaluate(() => {
+        const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='), (ch) => ch.charCodeAt(0));
+        const file = (name) => { const d = new DataTransfer(); d.items.add(new File([png], name, { type: 'image/png' })); return d; };
+        document.querySelector('#tiski-input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: file('liitetty.png'), bubbles: true, cancelable: true }));
+        document.querySelector('#tiski-panel').dispatchEvent(new DragEvent('drop', { dataTransfer: file('pudotettu.png'), bubbles: true, cancelable: true }));
+      });
+      await eventually(async () => {
+        const names = (await aino.messages(conv)).filter((m) => m.kind === 'file').map((m) => m.file.name).sort();
+        return names.join() === 'liitetty.png,pudotettu.png';
+      }, 10000, 'the pasted and dropped files');
+      await frame.locator('.msgs .fname').getByText('pudotettu.png').waitFor();
+
+      // Minimised, an agent's message shows on the launcher.
+      await frame.getByRole('button', { name: 'Pienennä chat' }).click();
+      await aino.say(conv, 'Tilauksesi on matkalla!');
+      await frame.locator('.badge').getByText('1').waitFor({ timeout: 10000 });
+      assert.match(await frame.locator('.launcher').getAttribute('aria-label'), /1 lukematonta viestiä/);
+      await frame.locator('.launcher').click();
+      await frame.locator('.msgs').getByText('Tilauksesi on matkalla!').waitFor();
+      assert.equal(await frame.locator('.badge').isVisible(), false);
+      await aino.call('POST', `/conversations/${conv}/close`);
+      await ctx.close();
+    } finally {
+      await aino.call('PATCH', `/sites/${site.id}`, { settings: before });
+    }
+  });
+
   await t.test('when nobody is online the offline form takes a message', async () => {
     await aino.call('PUT', '/me/status', { status: 'offline' });
     try {
