@@ -297,6 +297,18 @@ async function loadConfig(): Promise<void> {
   build();
 }
 
+/** Who is online may have changed since the page loaded. */
+async function refreshConfig(): Promise<void> {
+  try {
+    const fresh = await api.call<SiteConfig>('GET', '');
+    if (cfg && (fresh.available !== cfg.available || fresh.agents.join() !== cfg.agents.join())) {
+      cfg.available = fresh.available;
+      cfg.agents = fresh.agents;
+      render();
+    }
+  } catch { /* keep what we know */ }
+}
+
 // ---- the view -----------------------------------------------------------
 
 let built = false;
@@ -453,6 +465,7 @@ function setOpen(v: boolean, quiet = false): void {
   layout();
   if (v) {
     ensureVisitor().catch(() => undefined);
+    if (!quiet) refreshConfig();
     render();
     markRead();
     if (!quiet) setTimeout(() => focusFirst(), 60);
