@@ -86,7 +86,8 @@ test('widget safety, accessibility and JS API', async (t) => {
   });
 
   await t.test('phone-sized: full screen, screenshots, axe-core finds nothing serious', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,
+      reducedMotion: 'reduce' });
     const { page, frame } = await shopper(ctx, demo, '/fi/p/makuupussi');
     const chat = page.frames().find((f) => f.url().includes('/frame?'));
     assert.deepEqual(await axe(chat), [], 'launcher state');
@@ -104,6 +105,8 @@ test('widget safety, accessibility and JS API', async (t) => {
     await shoot(page, 'widget-mobile');
     assert.deepEqual(await axe(chat), [], 'open chat');
     // Keyboard: Escape minimises and gives focus back to the launcher.
+    const chatFrame = page.frames().find((f) => f.url().includes('/frame?'));
+    assert.equal(await chatFrame.evaluate(() => getComputedStyle(document.querySelector('.panel')).animationName), 'none', 'no motion when reduced');
     await frame.locator('#tiski-input').press('Escape');
     await frame.locator('.launcher').waitFor();
     assert.equal(await chat.evaluate(() => document.activeElement.className), 'launcher');

@@ -4,7 +4,7 @@
 // smiley rating work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, needBrowser, eventually } from './harness.mjs';
+import { startDemo, launch, needBrowser, eventually, shoot } from './harness.mjs';
 import { shopper, convOf, sendAsShopper, agent, bubbles, stored } from './widget-helpers.mjs';
 
 test('widget chat', async (t) => {
@@ -122,7 +122,7 @@ test('widget chat', async (t) => {
   });
 
   await t.test('the smiley rating and comment are stored after the chat ends', async () => {
-    const ctx = await browser.newContext();
+    const ctx = await browser.newContext({ reducedMotion: 'reduce' });
     const { page, frame } = await shopper(ctx, demo, '/sv/');
     assert.equal(await frame.locator('html').getAttribute('lang'), 'sv');
     await frame.locator('.launcher').click();
@@ -135,6 +135,7 @@ test('widget chat', async (t) => {
     await frame.getByRole('radio', { name: 'Bra' }).click();
     assert.equal(await frame.getByRole('radio', { name: 'Bra' }).getAttribute('aria-checked'), 'true');
     await frame.locator('#tiski-comment').fill('Snabbt svar, tack!');
+    await shoot(page, 'widget-rating');
     await frame.getByRole('button', { name: 'Skicka omdöme' }).click();
     await frame.locator('#tiski-panel').getByText('Tack för ditt omdöme!').waitFor();
     const c = await aino.call('GET', `/conversations/${conv}`);
@@ -154,13 +155,14 @@ test('widget chat', async (t) => {
     await aino.call('PATCH', `/sites/${site.id}`, { settings: { ...before, prechat: { enabled: true,
       fields: [{ name: 'name', required: true }, { name: 'email', required: true }, { name: 'message', required: false }] } } });
     try {
-      const ctx = await browser.newContext();
+      const ctx = await browser.newContext({ reducedMotion: 'reduce' });
       const { page, frame } = await shopper(ctx, demo, '/fi/');
       await frame.locator('.launcher').click();
       await frame.getByLabel('Nimi').fill('Petra Prechat');
       await frame.getByLabel('Sähköposti').fill('petra@example.com');
       await frame.getByLabel('Aihe').selectOption({ label: 'Tilaukset' });
       await frame.getByLabel('Viesti (valinnainen)').fill('Missä tilaukseni on?');
+      await shoot(page, 'widget-prechat');
       await frame.getByRole('button', { name: 'Aloita chat' }).click();
       await frame.locator('.msgs').getByText('Missä tilaukseni on?').waitFor();
       const conv = await convOf(page);
@@ -201,7 +203,7 @@ test('widget chat', async (t) => {
   await t.test('when nobody is online the offline form takes a message', async () => {
     await aino.call('PUT', '/me/status', { status: 'offline' });
     try {
-      const ctx = await browser.newContext({ locale: 'en-GB' });
+      const ctx = await browser.newContext({ locale: 'en-GB', reducedMotion: 'reduce' });
       const { page, frame } = await shopper(ctx, demo, '/en/');
       await frame.locator('.launcher').click();
       await frame.getByRole('heading', { name: 'Leave us a message' }).waitFor();
@@ -211,6 +213,7 @@ test('widget chat', async (t) => {
       await frame.getByLabel('Name').fill('Olli Offline');
       await frame.getByLabel('Email').fill('olli@example.com');
       await frame.getByLabel('Message').fill('Do you ship to Åland?');
+      await shoot(page, 'widget-offline');
       await frame.getByRole('button', { name: 'Send message' }).click();
       await frame.locator('#tiski-panel').getByText('Thank you! We got your message and will reply to olli@example.com.').waitFor();
       const s = await stored(page);
