@@ -39,6 +39,8 @@ type Frame struct {
 	Reader     string          `json:"reader"`
 	Conn       string          `json:"conn"`
 	C          json.RawMessage `json:"c"`
+	A          json.RawMessage `json:"a"`    // agent: an agent's state (console)
+	Tags       json.RawMessage `json:"tags"` // tags: a conversation's tags (console)
 }
 
 // StreamOptions tune a Stream.

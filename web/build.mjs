@@ -18,8 +18,10 @@ const entries = [
   { name: 'widget.js', src: 'widget/loader.ts', stable: true },
   { name: 'widget-app.js', src: 'widget/app.ts' },
   { name: 'widget-frame.css', src: 'widget/frame.css' },
-  { name: 'console.js', src: 'console/main.tsx' },
-  { name: 'console.css', src: 'console/console.css' },
+  // The console is used by a shop's staff on current browsers; esbuild
+  // cannot lower destructuring for Safari 14, which the widget supports.
+  { name: 'console.js', src: 'console/main.tsx', target: ['es2020', 'chrome100', 'firefox100', 'safari15'] },
+  { name: 'console.css', src: 'console/console.css', target: ['chrome100', 'firefox100', 'safari15'] },
 ];
 
 const common = {
@@ -45,6 +47,7 @@ for (const e of entries) {
   const base = e.name.replace(/\.(js|css)$/, '');
   const result = await esbuild.build({
     ...common,
+    ...(e.target ? { target: e.target } : {}),
     entryPoints: { [base]: src },
     outdir: e.stable ? dist : join(dist, 'assets'),
     entryNames: e.stable ? '[name]' : '[name]-[hash]',

@@ -95,6 +95,8 @@ type SendInput struct {
 	Kind           Kind
 	Body           string
 	Attachment     *Attachment // for Kind File, already stored by the caller
+	// Whisper marks a supervisor's note to the agents of the conversation.
+	Whisper bool
 }
 
 // SendResult is the stored message and its conversation.
@@ -115,6 +117,9 @@ func validateSend(a Actor, in *SendInput) error {
 	}
 	if !slices.Contains(allowed, in.Kind) {
 		return apperr.FieldError("kind", "kind %q cannot be sent here", in.Kind)
+	}
+	if in.Whisper && (in.Kind != Note || !a.Supervisor) {
+		return apperr.New(apperr.Forbidden, "only supervisors whisper, and a whisper is a note")
 	}
 	if in.Kind == File {
 		if in.Attachment == nil {
@@ -180,6 +185,9 @@ func (s *Service) Send(ctx context.Context, a Actor, in SendInput) (SendResult, 
 		}
 		m := Message{SenderKind: a.Kind, SenderID: a.ID, SenderName: a.Name, ClientMsgID: in.ClientMsgID,
 			Kind: in.Kind, Body: in.Body, Attachment: in.Attachment}
+		if in.Whisper {
+			m.Data = eventData(map[string]any{"whisper": true})
+		}
 		if err := appendMessage(ctx, tx, &conv, &m, in.Kind != Note, now); err != nil {
 			return err
 		}

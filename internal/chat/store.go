@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"tiski/internal/apperr"
@@ -141,11 +142,21 @@ func appendMessage(ctx context.Context, tx *sql.Tx, c *Conversation, m *Message,
 		vseq = m.VisitorSeq
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO messages
-		(id, tenant_id, conversation_id, seq, visitor_seq, sender_kind, sender_id, sender_name, client_msg_id, kind, body, event, data, attachment_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		(id, tenant_id, conversation_id, seq, visitor_seq, sender_kind, sender_id, sender_name, client_msg_id, kind, body, event, data, attachment_id, created_at, body_lc)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		m.ID, m.TenantID, m.ConversationID, m.Seq, vseq, string(m.SenderKind), m.SenderID, m.SenderName, nullString(m.ClientMsgID),
-		string(m.Kind), m.Body, m.Event, string(m.Data), attID, now)
+		string(m.Kind), m.Body, m.Event, string(m.Data), attID, now, searchText(m))
 	return err
+}
+
+// searchText is what history search matches for m: its text lower-cased
+// in Go (SQL lower() is ASCII-only on SQLite), with a file's name.
+func searchText(m *Message) string {
+	t := m.Body
+	if m.Attachment != nil {
+		t += " " + m.Attachment.Name
+	}
+	return strings.ToLower(t)
 }
 
 const msgColumns = `m.id, m.tenant_id, m.conversation_id, m.seq, m.visitor_seq, m.sender_kind, m.sender_id, m.sender_name,
@@ -222,3 +233,8 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e event, now time.Time) error 
 		id.New(), e.Conv.TenantID, e.Conv.SiteID, e.Conv.ID, e.Conv.VisitorID, string(e.Actor.Kind), e.Actor.ID, e.Type, string(data), now)
 	return err
 }
+
+type (
+	nullStr  = sql.NullString
+	nullTime = sql.NullTime
+)

@@ -48,7 +48,7 @@ type FileURLer interface {
 func (m *Message) view(files FileURLer) MessageView {
 	v := MessageView{ID: m.ID, Kind: m.Kind, From: Sender{Kind: m.SenderKind, Name: m.SenderName},
 		Body: m.Body, Event: m.Event, ClientMsgID: m.ClientMsgID, At: m.CreatedAt}
-	if m.Kind == Event && len(m.Data) > 0 && string(m.Data) != "{}" {
+	if (m.Kind == Event || m.Kind == Note) && len(m.Data) > 0 && string(m.Data) != "{}" {
 		v.Data = m.Data
 	}
 	if a := m.Attachment; a != nil {

@@ -33,8 +33,9 @@ func TestMigrateFromEmptyIsIdempotent(t *testing.T) {
 		t.Fatalf("second migrate applied %d: %v", n, err)
 	}
 	v, err := d.SchemaVersion(ctx)
-	if err != nil || v != len(ms) {
-		t.Fatalf("schema version %d, want %d: %v", v, len(ms), err)
+	// Numbers may leave gaps: the version is the highest migration's.
+	if want := ms[len(ms)-1].Version; err != nil || v != want {
+		t.Fatalf("schema version %d, want %d: %v", v, want, err)
 	}
 }
 

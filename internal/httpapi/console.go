@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"html"
 	"net/http"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"tiski/internal/chat"
 	"tiski/internal/realtime"
 	"tiski/internal/site"
+	"tiski/internal/tag"
 	"tiski/internal/tenant"
 	"tiski/internal/user"
 	"tiski/internal/visitor"
@@ -51,7 +53,19 @@ func (s *Server) agent(min user.Role, h func(http.ResponseWriter, *http.Request,
 			s.writeError(w, r, err)
 			return
 		}
-		h(w, r, ar)
+		// Realtime frames count when they are sends, typing or reads (the hub
+		// reports those); a stream or frames POST itself is not activity.
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || s.Presence == nil || strings.Contains(r.URL.Path, "/rt/") {
+			h(w, r, ar)
+			return
+		}
+		// Doing something counts as being active; a refused request
+		// does not (and writes nothing).
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		h(rec, r, ar)
+		if rec.status < 400 {
+			s.Presence.Touch(context.WithoutCancel(r.Context()), ar.user.TenantID, ar.user.ID)
+		}
 	})
 }
 
@@ -96,6 +110,13 @@ type meConsole struct {
 	User      user.User     `json:"user"`
 	Tenant    tenant.Tenant `json:"tenant"`
 	CSRFToken string        `json:"csrf_token"`
+	Load      loadView      `json:"load"`
+}
+
+// loadView is an agent's open chats against their cap (2/3).
+type loadView struct {
+	Active int `json:"active"`
+	Max    int `json:"max"`
 }
 
 // Failed sign-ins allowed per email and per address before a lockout.
@@ -137,19 +158,40 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = s.Throttle.Reset(ctx, emailKey)
-	token, sess, err := s.Sessions.Create(ctx, u.TenantID, u.ID, ip, r.UserAgent())
+	s.startSession(w, r, u)
+}
+
+// startSession signs u in: a new session, its cookie, and the console's
+// start-up data.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u user.User) {
+	ctx := r.Context()
+	token, sess, err := s.Sessions.Create(ctx, u.TenantID, u.ID, clientIP(r), r.UserAgent())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: token, Path: "/", HttpOnly: true, Secure: s.secure(r),
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.Sessions.MaxAge / time.Second)})
-	t, err := s.Tenants.Get(ctx, u.TenantID)
+	me, err := s.me(r, u, sess.CSRFToken)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, 200, meConsole{User: u, Tenant: t, CSRFToken: sess.CSRFToken})
+	writeJSON(w, 200, me)
+}
+
+// me is the console's start-up data: who, which tenant, the CSRF token and
+// the caller's load against their cap.
+func (s *Server) me(r *http.Request, u user.User, csrf string) (meConsole, error) {
+	t, err := s.Tenants.Get(r.Context(), u.TenantID)
+	if err != nil {
+		return meConsole{}, err
+	}
+	load, err := s.Chat.Load(r.Context(), u.TenantID, u.ID)
+	if err != nil {
+		return meConsole{}, err
+	}
+	return meConsole{User: u, Tenant: t, CSRFToken: csrf, Load: loadView{Active: load, Max: u.MaxChats}}, nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -165,12 +207,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 }
 
 func (s *Server) consoleMe(w http.ResponseWriter, r *http.Request, ar *agentReq) {
-	t, err := s.Tenants.Get(r.Context(), ar.user.TenantID)
+	me, err := s.me(r, ar.user, ar.session.CSRFToken)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, 200, meConsole{User: ar.user, Tenant: t, CSRFToken: ar.session.CSRFToken})
+	writeJSON(w, 200, me)
 }
 
 type statusReq struct {
@@ -183,7 +225,7 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, ar *agentReq)
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.Users.SetStatus(r.Context(), ar.user.TenantID, ar.user.ID, req.Status); err != nil {
+	if _, err := s.Presence.SetStatus(r.Context(), ar.user.TenantID, ar.user.ID, req.Status); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -235,10 +277,12 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 }
 
 type conversationResp struct {
-	Conversation chat.Conversation `json:"conversation"`
-	Visitor      visitor.Visitor   `json:"visitor"`
-	Rating       *chat.Rating      `json:"rating"`
-	ReadMarks    []chat.ReadMark   `json:"read_marks"`
+	Conversation chat.Conversation  `json:"conversation"`
+	Visitor      visitor.Visitor    `json:"visitor"`
+	Rating       *chat.Rating       `json:"rating"`
+	ReadMarks    []chat.ReadMark    `json:"read_marks"`
+	Tags         []tag.Tag          `json:"tags"`
+	Participants []chat.Participant `json:"participants"`
 }
 
 func (s *Server) conversation(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -260,6 +304,14 @@ func (s *Server) conversation(w http.ResponseWriter, r *http.Request, ar *agentR
 		resp.Rating = &rt
 	}
 	if resp.ReadMarks, err = s.Chat.ReadMarks(ctx, c.TenantID, c.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if resp.Tags, err = s.Tags.OfConversation(ctx, c.TenantID, c.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if resp.Participants, err = s.Chat.Participants(ctx, c.TenantID, c.ID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -356,7 +408,22 @@ func (s *Server) listSites(w http.ResponseWriter, r *http.Request, ar *agentReq)
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, 200, map[string]any{"sites": sites})
+	views := make([]siteView, len(sites))
+	for i := range sites {
+		views[i] = s.siteView(r, sites[i])
+	}
+	writeJSON(w, 200, map[string]any{"sites": views})
+}
+
+// siteView is a site with the snippet its shop pastes into its pages.
+type siteView struct {
+	site.Site
+	EmbedSnippet string `json:"embed_snippet"`
+}
+
+func (s *Server) siteView(r *http.Request, st site.Site) siteView {
+	return siteView{Site: st, EmbedSnippet: `<script src="` + html.EscapeString(s.ownOrigin(r)) + `/widget.js" data-site="` +
+		html.EscapeString(st.WidgetKey) + `" async></script>`}
 }
 
 type siteReq struct {
@@ -377,7 +444,7 @@ func (s *Server) createSite(w http.ResponseWriter, r *http.Request, ar *agentReq
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, st)
+	writeJSON(w, http.StatusCreated, s.siteView(r, st))
 }
 
 func (s *Server) updateSite(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -391,7 +458,7 @@ func (s *Server) updateSite(w http.ResponseWriter, r *http.Request, ar *agentReq
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, 200, st)
+	writeJSON(w, 200, s.siteView(r, st))
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, ar *agentReq) {

@@ -9,6 +9,7 @@ import (
 // consoleRoutes is the console API: agents, session cookie + CSRF token.
 // Every route here needs bad-input cases (badinput_test.go reads this table).
 func (s *Server) consoleRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /console", s.consolePage)
 	c := "/api/console/v1"
 	m.HandleFunc("POST "+c+"/login", s.login)
 	m.Handle("POST "+c+"/logout", s.agent(user.Agent, s.logout))

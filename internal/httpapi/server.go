@@ -16,12 +16,15 @@ import (
 
 	"tiski/internal/attachment"
 	"tiski/internal/auth"
+	"tiski/internal/canned"
 	"tiski/internal/chat"
 	"tiski/internal/clock"
 	"tiski/internal/db"
+	"tiski/internal/presence"
 	"tiski/internal/ratelimit"
 	"tiski/internal/realtime"
 	"tiski/internal/site"
+	"tiski/internal/tag"
 	"tiski/internal/tenant"
 	"tiski/internal/user"
 	"tiski/internal/visitor"
@@ -56,6 +59,10 @@ type Deps struct {
 	// logical names to hashed files.
 	Assets   fs.FS
 	Manifest map[string]string
+	// The console's domains.
+	Presence *presence.Service
+	Tags     *tag.Store
+	Canned   *canned.Store
 }
 
 // Limits are per-address rates (events a second, and bursts) at the edge.
@@ -130,6 +137,7 @@ func (s *Server) routes() {
 
 	s.widgetRoutes(m)
 	s.consoleRoutes(m)
+	s.teamRoutes(m)
 }
 
 // ServeHTTP runs the middleware common to every request.

@@ -148,7 +148,7 @@ func (s *Server) offline(w http.ResponseWriter, r *http.Request, vr *visitorReq)
 	writeJSON(w, http.StatusCreated, m)
 }
 
-type transcriptReq struct {
+type visitorTranscriptReq struct {
 	Email    string `json:"email"`
 	Language string `json:"language"`
 }
@@ -166,7 +166,7 @@ var transcriptWords = map[string][4]string{
 // visitorTranscript serves POST …/conversations/{id}/transcript: the
 // shopper asks for a copy of the chat by email.
 func (s *Server) visitorTranscript(w http.ResponseWriter, r *http.Request, vr *visitorReq) {
-	var req transcriptReq
+	var req visitorTranscriptReq
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -221,6 +221,14 @@ func (c *Conn) deliver(e *event) {
 				}
 			}()
 		}
+	case "agent", "tags":
+		// Console state: agents only; tags only to those following the chat.
+		// Not dropped under pressure, or a board would show stale state.
+		frame := e.frame(c.view)
+		if frame == nil || e.T == "tags" && !c.following(e.ConvID) {
+			return
+		}
+		c.sendStored(frame)
 	case "revoke":
 		if e.Session == "" || e.Session == c.p.Session {
 			c.close(CloseRevoked, "signed out")

@@ -20,7 +20,7 @@ type reply func(frame []byte, stored bool) error
 // handleFrame runs one client frame. c is the live connection, or nil when
 // the frame came by HTTP POST beside an SSE stream (then replies go back in
 // the POST response and stream-bound frames are refused).
-func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFrame, out reply) error {
+func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFrame, out reply) (err error) {
 	a := p.Actor
 	ok := func() error {
 		if f.RID != "" {
@@ -30,6 +30,14 @@ func (h *Hub) handleFrame(ctx context.Context, p Principal, c *Conn, f *ClientFr
 	}
 	if c != nil && f.T != TTyping && f.T != TPing && !c.other.Take() {
 		return &apperr.Error{Code: apperr.RateLimited, Message: "too many frames; slow down", RetryAfter: 1}
+	}
+	switch f.T {
+	case TSend, TTyping, TRead: // an agent doing something is active
+		defer func() {
+			if err == nil {
+				h.agentActivity(a)
+			}
+		}()
 	}
 	switch f.T {
 	case THello:
@@ -150,7 +158,7 @@ func (h *Hub) typing(ctx context.Context, p Principal, c *Conn, f *ClientFrame) 
 	}
 	e := &event{T: "typing", Tenant: a.TenantID, ConvID: f.Conv, From: &chat.Sender{Kind: a.Kind, ID: a.ID, Name: a.Name},
 		On: *f.On, Conn: connID}
-	if a.Kind == chat.VisitorActor && p.TypingPreview && *f.On {
+	if a.Kind == chat.VisitorActor && *f.On && f.Text != "" && h.typingPreview(ctx, p) {
 		e.Text = f.Text
 	}
 	h.publish(h.convSubject(a.TenantID, f.Conv), e)

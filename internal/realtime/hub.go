@@ -64,6 +64,7 @@ type Hub struct {
 	clock clock.Clock
 	opts  Options
 	node  string
+	hooks Hooks
 
 	mu       sync.Mutex
 	topics   map[string]*topic
@@ -119,6 +120,8 @@ type event struct {
 	Conn    string             `json:"conn,omitempty"` // the connection it came from
 	State   string             `json:"state,omitempty"`
 	Session string             `json:"session,omitempty"`
+	// Data is the payload of console events (agent, tags).
+	Data json.RawMessage `json:"data,omitempty"`
 
 	once   [2]sync.Once
 	frames [2][]byte
@@ -183,6 +186,14 @@ func (e *event) encodeFor(v view) []byte {
 			from.ID = ""
 		}
 		return encode(presenceFrame{T: "presence", Conv: e.ConvID, From: from, Conn: e.Conn, State: e.State})
+	case "agent":
+		if v == agentView {
+			return encode(agentFrame{T: "agent", A: e.Data})
+		}
+	case "tags":
+		if v == agentView {
+			return encode(tagsFrame{T: "tags", Conv: e.ConvID, Tags: e.Data})
+		}
 	}
 	return nil
 }
@@ -326,6 +337,10 @@ func (e *event) valid() bool {
 		return e.ConvID != ""
 	case "revoke":
 		return true
+	case "agent":
+		return len(e.Data) > 0
+	case "tags":
+		return len(e.Data) > 0 && e.ConvID != ""
 	}
 	return false
 }

@@ -18,6 +18,7 @@ import (
 
 	"tiski/internal/attachment"
 	"tiski/internal/auth"
+	"tiski/internal/canned"
 	"tiski/internal/chat"
 	"tiski/internal/clock"
 	"tiski/internal/config"
@@ -25,10 +26,12 @@ import (
 	"tiski/internal/httpapi"
 	"tiski/internal/id"
 	"tiski/internal/mail"
+	"tiski/internal/presence"
 	"tiski/internal/realtime"
 	"tiski/internal/realtime/membus"
 	"tiski/internal/realtime/natsbus"
 	"tiski/internal/site"
+	"tiski/internal/tag"
 	"tiski/internal/tenant"
 	"tiski/internal/user"
 	"tiski/internal/visitor"
@@ -48,6 +51,8 @@ type Options struct {
 	Mount func(*http.ServeMux)
 	// Limits override the edge's per-address rate limits.
 	Limits httpapi.Limits
+	// Presence tunes the away rules (grace and idle periods).
+	Presence presence.Options
 }
 
 // Server is a running Tiski node.
@@ -68,6 +73,10 @@ type Server struct {
 	HTTP     *httpapi.Server
 	// Mail delivers the outbox; nil when email is not configured.
 	Mail *mail.Worker
+	// Presence keeps agents' availability (heartbeats, away sweeper).
+	Presence *presence.Service
+	Tags     *tag.Store
+	Canned   *canned.Store
 	// SetupToken unlocks first-run set-up on this run.
 	SetupToken string
 
@@ -167,7 +176,16 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if nb, ok := bus.(*natsbus.Bus); ok && !nb.Up() {
 		s.Hub.SetBusUp(ctx, false) // lost while the node was being built
 	}
-	s.Chat.SetNotifier(s.Hub)
+	s.Presence = presence.New(d, clk, s.Users, s.Chat, s.Hub, s.Hub.ConnectedAgents, log, o.Presence)
+	s.Chat.SetNotifier(presence.Notifier{Next: s.Hub, Presence: s.Presence})
+	s.Tags, s.Canned = tag.NewStore(d, clk), canned.NewStore(d, clk)
+	s.Hub.SetHooks(realtime.Hooks{
+		AgentActivity: func(tenantID, userID string) { s.Presence.Touch(context.Background(), tenantID, userID) },
+		TypingPreview: func(ctx context.Context, tenantID, siteID string) bool {
+			st, err := s.Sites.Get(ctx, tenantID, siteID)
+			return err == nil && st.Settings.TypingPreview
+		},
+	})
 	s.SetupToken = id.Secret("")[:32]
 	limits := o.Limits
 	if limits.NewVisitorsPerSec == 0 {
@@ -179,6 +197,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		Clock: clk, Log: log, PublicURL: cfg.PublicURL, SetupToken: s.SetupToken,
 		Ready: s.ready, Mount: o.Mount, Limits: limits,
 		Assets: web.Assets(), Manifest: web.Manifest(),
+		Presence: s.Presence, Tags: s.Tags, Canned: s.Canned,
 	})
 	return s, nil
 }
@@ -213,6 +232,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer s.bg.Done()
 		s.sweep(ctx)
 	}()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.Presence.Run(ctx, s.presenceInterval())
+	}()
 	if s.Mail != nil {
 		s.bg.Add(1)
 		go func() {
@@ -225,6 +249,13 @@ func (s *Server) Serve(ln net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// presenceInterval is how often this node beats and sweeps presence: a
+// third of the grace period, so an agent who left is away within about
+// 1⅓ grace periods.
+func (s *Server) presenceInterval() time.Duration {
+	return max(s.Presence.Grace()/3, time.Second)
 }
 
 // sweep closes idle conversations and forgets expired sessions, once a
