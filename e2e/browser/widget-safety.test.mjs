@@ -37,7 +37,7 @@ test('widget safety, accessibility and JS API', async (t) => {
   t.after(() => demo.stop());
   const browser = await launch();
   t.after(() => browser.close());
-  const aino = await agent(demo, 0);
+  const aino = await agent(demo, 0, t);
 
   await t.test('XSS payloads in messages, names and file names render as inert text', async () => {
     const ctx = await browser.newContext();
@@ -52,7 +52,7 @@ test('widget safety, accessibility and JS API', async (t) => {
     const users = (await aino.call('GET', '/users')).users;
     const eero = users.find((u) => u.email === demo.agents[1].email);
     await aino.call('PATCH', `/users/${eero.id}`, { name: payloads[0] });
-    const evil = await agent(demo, 1);
+    const evil = await agent(demo, 1, t);
     await evil.call('POST', `/conversations/${conv}/assign`);
     for (const p of payloads) await evil.say(conv, p);
     // A file whose name is a payload.

@@ -13,7 +13,7 @@ test('widget chat', async (t) => {
   t.after(() => demo.stop());
   const browser = await launch();
   t.after(() => browser.close());
-  const aino = await agent(demo, 0);
+  const aino = await agent(demo, 0, t);
 
   await t.test('a shopper sends, an agent answers, the shopper sees it with read status and typing', async () => {
     const ctx = await browser.newContext();
