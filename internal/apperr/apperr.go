@@ -4,8 +4,13 @@
 package apperr
 
 import (
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 )
 
 // Code classifies an error for callers. The string values are part of the
@@ -76,7 +81,28 @@ func As(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if unreachable(err) {
+		return &Error{Code: Unavailable, Message: "the database is unavailable; retry shortly", cause: err}
+	}
 	return &Error{Code: Internal, Message: "internal error", cause: err}
+}
+
+// unreachable reports whether an error that no layer classified means the
+// database (or another service behind Tiski) could not be reached, rather
+// than a bug: a network error, a connection dropped mid-answer, or
+// PostgreSQL shutting down or cutting the session.
+func unreachable(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return true
+	}
+	var pg interface{ SQLState() string }
+	if errors.As(err, &pg) {
+		st := pg.SQLState()
+		return strings.HasPrefix(st, "08") || strings.HasPrefix(st, "57P")
+	}
+	return false
 }
 
 // Is reports whether err carries code.

@@ -70,8 +70,10 @@ type Hub struct {
 	topics   map[string]*topic
 	conns    map[*Conn]struct{}
 	draining bool
-	busDown  bool // the bus lost the other nodes: take no connections
 	connSeq  atomic.Uint64
+
+	// unavailable: the bus or the database is out; take no connections.
+	unavailable bool
 
 	// Counters for metrics and tests.
 	SlowConsumers atomic.Int64
@@ -348,7 +350,7 @@ func (e *event) valid() bool {
 func (h *Hub) register(c *Conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.draining || h.busDown {
+	if h.draining || h.unavailable {
 		return false
 	}
 	h.conns[c] = struct{}{}

@@ -2,15 +2,15 @@ package realtime
 
 import "context"
 
-// SetBusUp tells the hub whether its bus reaches the other nodes. While it
-// does not, this node cannot promise live delivery: it closes its
-// connections with "going away" (clients show that they are reconnecting
-// and resume, from the database by sequence, on a node that has the bus)
-// and refuses new ones until the bus is back. Nothing stored is lost:
+// SetAvailable tells the hub whether this node can serve realtime clients
+// properly: its bus reaches the other nodes and its database answers. While
+// it cannot, it closes its connections with "going away" (clients show that
+// they are reconnecting and resume, from the database by sequence, once a
+// node can serve them) and refuses new ones. Nothing stored is lost:
 // messages are acknowledged only once committed, whatever the bus does.
-func (h *Hub) SetBusUp(ctx context.Context, up bool) {
+func (h *Hub) SetAvailable(ctx context.Context, up bool) {
 	h.mu.Lock()
-	h.busDown = !up
+	h.unavailable = !up
 	var conns []*Conn
 	if !up {
 		conns = make([]*Conn, 0, len(h.conns))
@@ -22,11 +22,4 @@ func (h *Hub) SetBusUp(ctx context.Context, up bool) {
 	for _, c := range conns {
 		go c.drainAndClose(ctx)
 	}
-}
-
-// BusUp reports whether the hub takes connections as far as its bus goes.
-func (h *Hub) BusUp() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return !h.busDown
 }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"tiski/internal/attachment"
@@ -53,6 +52,9 @@ type Options struct {
 	Limits httpapi.Limits
 	// Presence tunes the away rules (grace and idle periods).
 	Presence presence.Options
+	// DBCheckEvery is how often a node on PostgreSQL checks that the
+	// database answers (default 1 s).
+	DBCheckEvery time.Duration
 }
 
 // Server is a running Tiski node.
@@ -79,6 +81,9 @@ type Server struct {
 	Canned   *canned.Store
 	// SetupToken unlocks first-run set-up on this run.
 	SetupToken string
+
+	health       *health
+	dbCheckEvery time.Duration
 
 	httpServer *http.Server
 	unlock     func()
@@ -131,21 +136,14 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	// The bus reports losing NATS before the hub exists; hub is set below.
-	var hub atomic.Pointer[realtime.Hub]
+	hl := newHealth(cfg.ShutdownTimeout)
 	bus := o.Bus
 	if bus == nil {
 		if cfg.Bus == "mem" {
 			bus = membus.New()
 		} else {
 			nb, err := natsbus.Connect(cfg.Bus, natsbus.Options{Name: "tiski " + cfg.Addr, Logger: log,
-				OnState: func(up bool) {
-					if h := hub.Load(); h != nil {
-						ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-						defer cancel()
-						h.SetBusUp(ctx, up)
-					}
-				}})
+				OnState: hl.setBus})
 			if err != nil {
 				return fail(fmt.Errorf("connect to NATS at %s: %w", cfg.Bus, err))
 			}
@@ -155,7 +153,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Hub.Prefix == "" {
 		o.Hub.Prefix = cfg.BusPrefix
 	}
-	s := &Server{Config: cfg, Log: log, Clock: clk, DB: d, Bus: bus,
+	s := &Server{Config: cfg, Log: log, Clock: clk, DB: d, Bus: bus, health: hl, dbCheckEvery: o.DBCheckEvery,
 		Tenants:  tenant.NewStore(d, clk),
 		Sites:    site.NewStore(d, clk),
 		Users:    user.NewStore(d, clk, hasher),
@@ -172,10 +170,10 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS}), clk, log)
 	}
 	s.Hub = realtime.NewHub(bus, s.Chat, s.Files, clk, log, o.Hub)
-	hub.Store(s.Hub)
 	if nb, ok := bus.(*natsbus.Bus); ok && !nb.Up() {
-		s.Hub.SetBusUp(ctx, false) // lost while the node was being built
+		hl.setBus(false) // lost while the node was being built
 	}
+	hl.attach(s.Hub)
 	s.Presence = presence.New(d, clk, s.Users, s.Chat, s.Hub, s.Hub.ConnectedAgents, log, o.Presence)
 	s.Chat.SetNotifier(presence.Notifier{Next: s.Hub, Presence: s.Presence})
 	s.Tags, s.Canned = tag.NewStore(d, clk), canned.NewStore(d, clk)
@@ -206,7 +204,7 @@ func (s *Server) ready(ctx context.Context) error {
 	if err := s.DB.Ping(ctx); err != nil {
 		return errors.New("database unavailable")
 	}
-	if !s.Hub.BusUp() {
+	if busUp, _ := s.health.state(); !busUp {
 		return errors.New("event bus unavailable")
 	}
 	return nil
@@ -237,6 +235,17 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer s.bg.Done()
 		s.Presence.Run(ctx, s.presenceInterval())
 	}()
+	if s.DB.Dialect == db.Postgres {
+		every := s.dbCheckEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.watchDB(ctx, every)
+		}()
+	}
 	if s.Mail != nil {
 		s.bg.Add(1)
 		go func() {
