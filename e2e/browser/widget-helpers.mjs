@@ -42,10 +42,28 @@ export async function sendAsShopper(frame, text) {
   await box.press('Enter');
 }
 
-/** An agent of the demo, online, who can take and answer conversations. */
-export async function agent(demo, i = 0) {
+/**
+ * An agent of the demo, online, who can take and answer conversations. The
+ * agent keeps a console stream open (SSE) as a real console would, or
+ * presence would turn them away after its grace period; t.after closes it.
+ */
+export async function agent(demo, i, t) {
   const a = demo.agents[i];
   const s = await loginAgent(demo.tiski, a.email, a.password);
+  const ac = new AbortController();
+  const res = await fetch(demo.tiski + '/api/console/v1/rt/sse', {
+    method: 'POST', signal: ac.signal, body: JSON.stringify({ t: 'hello', v: 1 }),
+    headers: { 'Content-Type': 'application/json', Origin: demo.tiski, Cookie: s.cookie, 'X-CSRF-Token': s.me.csrf_token },
+  });
+  if (!res.ok) throw new Error(`console stream: ${res.status} ${await res.text()}`);
+  const reader = res.body.getReader();
+  (async () => {
+    try {
+      while (!(await reader.read()).done);
+    } catch { /* closed at the end of the test */ }
+  })();
+  const ping = setInterval(() => s.call('POST', '/rt/frames', { t: 'ping' }).catch(() => {}), 20000);
+  t.after(() => { clearInterval(ping); ac.abort(); });
   await s.call('PUT', '/me/status', { status: 'online' });
   let n = 0;
   const taken = new Set();

@@ -37,7 +37,7 @@ test('widget safety, accessibility and JS API', async (t) => {
   t.after(() => demo.stop());
   const browser = await launch();
   t.after(() => browser.close());
-  const aino = await agent(demo, 0);
+  const aino = await agent(demo, 0, t);
 
   await t.test('XSS payloads in messages, names and file names render as inert text', async () => {
     const ctx = await browser.newContext();
@@ -52,7 +52,7 @@ test('widget safety, accessibility and JS API', async (t) => {
     const users = (await aino.call('GET', '/users')).users;
     const eero = users.find((u) => u.email === demo.agents[1].email);
     await aino.call('PATCH', `/users/${eero.id}`, { name: payloads[0] });
-    const evil = await agent(demo, 1);
+    const evil = await agent(demo, 1, t);
     await evil.call('POST', `/conversations/${conv}/assign`);
     for (const p of payloads) await evil.say(conv, p);
     // A file whose name is a payload.
@@ -86,7 +86,8 @@ test('widget safety, accessibility and JS API', async (t) => {
   });
 
   await t.test('phone-sized: full screen, screenshots, axe-core finds nothing serious', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,
+      reducedMotion: 'reduce' });
     const { page, frame } = await shopper(ctx, demo, '/fi/p/makuupussi');
     const chat = page.frames().find((f) => f.url().includes('/frame?'));
     assert.deepEqual(await axe(chat), [], 'launcher state');
@@ -104,6 +105,8 @@ test('widget safety, accessibility and JS API', async (t) => {
     await shoot(page, 'widget-mobile');
     assert.deepEqual(await axe(chat), [], 'open chat');
     // Keyboard: Escape minimises and gives focus back to the launcher.
+    const chatFrame = page.frames().find((f) => f.url().includes('/frame?'));
+    assert.equal(await chatFrame.evaluate(() => getComputedStyle(document.querySelector('.panel')).animationName), 'none', 'no motion when reduced');
     await frame.locator('#tiski-input').press('Escape');
     await frame.locator('.launcher').waitFor();
     assert.equal(await chat.evaluate(() => document.activeElement.className), 'launcher');

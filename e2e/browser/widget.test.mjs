@@ -4,7 +4,7 @@
 // smiley rating work.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDemo, launch, needBrowser, eventually } from './harness.mjs';
+import { startDemo, launch, needBrowser, eventually, shoot } from './harness.mjs';
 import { shopper, convOf, sendAsShopper, agent, bubbles, stored } from './widget-helpers.mjs';
 
 test('widget chat', async (t) => {
@@ -13,7 +13,7 @@ test('widget chat', async (t) => {
   t.after(() => demo.stop());
   const browser = await launch();
   t.after(() => browser.close());
-  const aino = await agent(demo, 0);
+  const aino = await agent(demo, 0, t);
 
   await t.test('a shopper sends, an agent answers, the shopper sees it with read status and typing', async () => {
     const ctx = await browser.newContext();
@@ -122,7 +122,7 @@ test('widget chat', async (t) => {
   });
 
   await t.test('the smiley rating and comment are stored after the chat ends', async () => {
-    const ctx = await browser.newContext();
+    const ctx = await browser.newContext({ reducedMotion: 'reduce' });
     const { page, frame } = await shopper(ctx, demo, '/sv/');
     assert.equal(await frame.locator('html').getAttribute('lang'), 'sv');
     await frame.locator('.launcher').click();
@@ -135,6 +135,7 @@ test('widget chat', async (t) => {
     await frame.getByRole('radio', { name: 'Bra' }).click();
     assert.equal(await frame.getByRole('radio', { name: 'Bra' }).getAttribute('aria-checked'), 'true');
     await frame.locator('#tiski-comment').fill('Snabbt svar, tack!');
+    await shoot(page, 'widget-rating');
     await frame.getByRole('button', { name: 'Skicka omdöme' }).click();
     await frame.locator('#tiski-panel').getByText('Tack för ditt omdöme!').waitFor();
     const c = await aino.call('GET', `/conversations/${conv}`);
@@ -147,10 +148,62 @@ test('widget chat', async (t) => {
     await ctx.close();
   });
 
+  await t.test('pre-chat form with a topic; files by paste and drop; unread badge', async () => {
+    const site = (await aino.call('GET', '/sites')).sites[0];
+    const dept = await aino.call('POST', '/departments', { name: 'Tilaukset' });
+    const before = site.settings;
+    await aino.call('PATCH', `/sites/${site.id}`, { settings: { ...before, prechat: { enabled: true,
+      fields: [{ name: 'name', required: true }, { name: 'email', required: true }, { name: 'message', required: false }] } } });
+    try {
+      const ctx = await browser.newContext({ reducedMotion: 'reduce' });
+      const { page, frame } = await shopper(ctx, demo, '/fi/');
+      await frame.locator('.launcher').click();
+      await frame.getByLabel('Nimi').fill('Petra Prechat');
+      await frame.getByLabel('Sähköposti').fill('petra@example.com');
+      await frame.getByLabel('Aihe').selectOption({ label: 'Tilaukset' });
+      await frame.getByLabel('Viesti (valinnainen)').fill('Missä tilaukseni on?');
+      await shoot(page, 'widget-prechat');
+      await frame.getByRole('button', { name: 'Aloita chat' }).click();
+      await frame.locator('.msgs').getByText('Missä tilaukseni on?').waitFor();
+      const conv = await convOf(page);
+      const c = await aino.call('GET', `/conversations/${conv}`);
+      assert.equal(c.conversation.department_id, dept.id, 'the topic chose the department');
+      assert.equal(c.visitor.name, 'Petra Prechat');
+      assert.equal(c.visitor.email, 'petra@example.com');
+
+      // A pasted file and a dropped file are sent.
+      const chat = page.frames().find((f) => f.url().includes('/frame?'));
+      await chat.evaluate(() => {
+        const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=='), (ch) => ch.charCodeAt(0));
+        const file = (name) => { const d = new DataTransfer(); d.items.add(new File([png], name, { type: 'image/png' })); return d; };
+        document.querySelector('#tiski-input').dispatchEvent(new ClipboardEvent('paste', { clipboardData: file('liitetty.png'), bubbles: true, cancelable: true }));
+        document.querySelector('#tiski-panel').dispatchEvent(new DragEvent('drop', { dataTransfer: file('pudotettu.png'), bubbles: true, cancelable: true }));
+      });
+      await eventually(async () => {
+        const names = (await aino.messages(conv)).filter((m) => m.kind === 'file').map((m) => m.file.name).sort();
+        return names.join() === 'liitetty.png,pudotettu.png';
+      }, 10000, 'the pasted and dropped files');
+      await frame.locator('.msgs .fname').getByText('pudotettu.png').waitFor();
+
+      // Minimised, an agent's message shows on the launcher.
+      await frame.getByRole('button', { name: 'Pienennä chat' }).click();
+      await aino.say(conv, 'Tilauksesi on matkalla!');
+      await frame.locator('.badge').getByText('1').waitFor({ timeout: 10000 });
+      assert.match(await frame.locator('.launcher').getAttribute('aria-label'), /1 lukematonta viestiä/);
+      await frame.locator('.launcher').click();
+      await frame.locator('.msgs').getByText('Tilauksesi on matkalla!').waitFor();
+      assert.equal(await frame.locator('.badge').isVisible(), false);
+      await aino.call('POST', `/conversations/${conv}/close`);
+      await ctx.close();
+    } finally {
+      await aino.call('PATCH', `/sites/${site.id}`, { settings: before });
+    }
+  });
+
   await t.test('when nobody is online the offline form takes a message', async () => {
     await aino.call('PUT', '/me/status', { status: 'offline' });
     try {
-      const ctx = await browser.newContext({ locale: 'en-GB' });
+      const ctx = await browser.newContext({ locale: 'en-GB', reducedMotion: 'reduce' });
       const { page, frame } = await shopper(ctx, demo, '/en/');
       await frame.locator('.launcher').click();
       await frame.getByRole('heading', { name: 'Leave us a message' }).waitFor();
@@ -160,6 +213,7 @@ test('widget chat', async (t) => {
       await frame.getByLabel('Name').fill('Olli Offline');
       await frame.getByLabel('Email').fill('olli@example.com');
       await frame.getByLabel('Message').fill('Do you ship to Åland?');
+      await shoot(page, 'widget-offline');
       await frame.getByRole('button', { name: 'Send message' }).click();
       await frame.locator('#tiski-panel').getByText('Thank you! We got your message and will reply to olli@example.com.').waitFor();
       const s = await stored(page);

@@ -45,7 +45,7 @@ func Seed(ctx context.Context, srv *server.Server, shopOrigin string) (site.Site
 			return site.Site{}, errors.New("this data directory holds a real installation; run the demo with its own --data")
 		}
 		res, berr := httpapi.Bootstrap(ctx, srv.DB, srv.Clock, srv.Sites, srv.Users, httpapi.SetupInput{
-			Organisation: "Demokauppa Oy", SiteName: "Demokauppa", SiteOrigins: []string{shopOrigin},
+			Organisation: "Demokauppa Oy", SiteName: "Metsä & Meri", SiteOrigins: []string{shopOrigin},
 			Language: "fi", Timezone: "Europe/Helsinki", Email: OwnerEmail, Name: "Omistaja", Password: OwnerPassword})
 		if berr != nil {
 			return site.Site{}, berr

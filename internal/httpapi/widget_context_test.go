@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"tiski/internal/site"
 	"tiski/internal/testsrv"
 	"tiski/internal/visitor"
 	"tiski/web"
@@ -258,5 +259,62 @@ func TestOfflineAndTranscriptMail(t *testing.T) {
 	if n := count(t, w.env, `SELECT COUNT(*) FROM mail_outbox WHERE kind = 'transcript' AND to_addr = 'aapo@example.com'
 		AND text_body LIKE $1 AND subject LIKE 'Keskustelusi%'`, "%Sinä:\n"+secretA+"%"); n != 3 {
 		t.Errorf("%d transcripts with the conversation queued, want 3", n)
+	}
+}
+
+// TestSiteConfigForTheWidget: the widget learns whether anyone can answer,
+// the first names of agents online (for the greeting) and, with a pre-chat
+// form, the topics to choose from.
+func TestSiteConfigForTheWidget(t *testing.T) {
+	w := newWorld(t)
+	ctx := ctxT(t)
+	type cfg struct {
+		Available bool     `json:"available"`
+		Agents    []string `json:"agents"`
+		Topics    []struct {
+			ID, Name string
+		} `json:"topics"`
+		Settings struct {
+			LockLanguage bool              `json:"lock_language"`
+			Label        map[string]string `json:"label"`
+		} `json:"settings"`
+	}
+	get := func() cfg {
+		t.Helper()
+		return decode[cfg](t, send(t, w.env.URL, "GET", w.wA, nil, origin(testsrv.ShopOrigin)), 200)
+	}
+	if c := get(); c.Available || len(c.Agents) != 0 || len(c.Topics) != 0 {
+		t.Fatalf("nobody online yet: %+v", c)
+	}
+	if err := w.env.Users.SetStatus(ctx, w.env.Tenant.ID, w.agentUser.ID, "online"); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(w.agentUser.Name, " ")
+	if c := get(); !c.Available || len(c.Agents) != 1 || c.Agents[0] != first {
+		t.Fatalf("agent online: %+v, want %q", c, first)
+	}
+	st := w.env.Site.Settings
+	st.Prechat.Enabled = true
+	st.LockLanguage = true
+	st.Label = map[string]string{"fi": "Kysy meiltä"}
+	if _, err := w.env.Sites.Update(ctx, w.env.Tenant.ID, w.env.Site.ID, site.Update{Settings: &st}); err != nil {
+		t.Fatal(err)
+	}
+	c := get()
+	if len(c.Topics) != 1 || c.Topics[0].ID != w.deptA.ID || c.Topics[0].Name != "Tuki" {
+		t.Errorf("topics: %+v", c.Topics)
+	}
+	if !c.Settings.LockLanguage || c.Settings.Label["fi"] != "Kysy meiltä" {
+		t.Errorf("settings: %+v", c.Settings)
+	}
+	// Labels are checked like greetings.
+	bad := st
+	bad.Label = map[string]string{"de": "Hallo"}
+	if _, err := w.env.Sites.Update(ctx, w.env.Tenant.ID, w.env.Site.ID, site.Update{Settings: &bad}); err == nil {
+		t.Error("a label in an unknown language was accepted")
+	}
+	bad.Label = map[string]string{"fi": strings.Repeat("x", 41)}
+	if _, err := w.env.Sites.Update(ctx, w.env.Tenant.ID, w.env.Site.ID, site.Update{Settings: &bad}); err == nil {
+		t.Error("an overlong label was accepted")
 	}
 }

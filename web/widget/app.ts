@@ -114,7 +114,10 @@ const stream = new Stream(wsURL, () => st.token, st, {
       typingName = '';
       emit('message.received', { from: m.from.name, text: m.body });
     }
-    if (m.kind === 'event' && m.event === 'closed') emit('chat.ended');
+    if (m.kind === 'event' && m.event === 'closed') {
+      typingName = '';
+      emit('chat.ended');
+    }
     markRead();
   },
   unauthorized() {
@@ -297,6 +300,18 @@ async function loadConfig(): Promise<void> {
   build();
 }
 
+/** Who is online may have changed since the page loaded. */
+async function refreshConfig(): Promise<void> {
+  try {
+    const fresh = await api.call<SiteConfig>('GET', '');
+    if (cfg && (fresh.available !== cfg.available || fresh.agents.join() !== cfg.agents.join())) {
+      cfg.available = fresh.available;
+      cfg.agents = fresh.agents;
+      render();
+    }
+  } catch { /* keep what we know */ }
+}
+
 // ---- the view -----------------------------------------------------------
 
 let built = false;
@@ -453,7 +468,9 @@ function setOpen(v: boolean, quiet = false): void {
   layout();
   if (v) {
     ensureVisitor().catch(() => undefined);
+    if (!quiet) refreshConfig();
     render();
+    el.body.scrollTop = el.body.scrollHeight; // the latest, or the rating card
     markRead();
     if (!quiet) setTimeout(() => focusFirst(), 60);
     if (!quiet) emit('open');
@@ -609,8 +626,10 @@ function renderMessages(): void {
   }
   const c = current();
   if (confirmEnd && c && c.status !== 'closed') el.list.append(endCard(c));
-  if (c && c.status === 'closed') el.list.append(afterCard(c));
-  if (near || !el.body.dataset.seen) el.body.scrollTop = el.body.scrollHeight;
+  const ended = !!c && c.status === 'closed';
+  if (ended) el.list.append(afterCard(c!));
+  if (near || !el.body.dataset.seen || (ended && el.body.dataset.ended !== c!.id)) el.body.scrollTop = el.body.scrollHeight;
+  if (ended) el.body.dataset.ended = c!.id;
   el.body.dataset.seen = '1';
 }
 
@@ -723,6 +742,7 @@ function field(id: string, label: string, input: HTMLInputElement | HTMLTextArea
 }
 
 function checkForm(form: HTMLFormElement): boolean {
+  clearOnInput(form);
   let ok = true;
   let firstBad: HTMLElement | null = null;
   form.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('input, textarea').forEach((i) => {
@@ -738,6 +758,18 @@ function checkForm(form: HTMLFormElement): boolean {
   });
   if (firstBad) (firstBad as HTMLElement).focus();
   return ok;
+}
+
+/** Errors go away as the shopper fixes the field. */
+function clearOnInput(form: HTMLFormElement): HTMLFormElement {
+  form.addEventListener('input', (e) => {
+    const i = e.target as HTMLElement;
+    if (i.getAttribute('aria-invalid') !== 'true') return;
+    i.setAttribute('aria-invalid', 'false');
+    const err = form.querySelector('#' + i.id + '-err');
+    if (err) err.textContent = '';
+  });
+  return form;
 }
 
 function formError(form: HTMLFormElement, e: unknown): void {

@@ -17,7 +17,8 @@ interface TiskiFn {
   const w = window as unknown as { Tiski?: TiskiFn; TiskiSettings?: Record<string, unknown>; dataLayer?: unknown[] };
   if (w.Tiski && w.Tiski.loaded) return;
   const me = (document.currentScript ||
-    document.querySelector('script[data-site][src*="widget.js"]')) as HTMLScriptElement | null;
+    document.querySelector('script[data-site][src*="/widget.js"]') ||
+    document.querySelector('script[src*="/widget.js"]')) as HTMLScriptElement | null;
   const settings = w.TiskiSettings || {};
   const key = (me && me.getAttribute('data-site')) || (settings.site as string);
   if (!me || !key) return;

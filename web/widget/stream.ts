@@ -198,7 +198,8 @@ export class Stream {
       case 'synced':
       case 'fetched': {
         const c = this.ensure(f.conv, f.epoch);
-        if (f.seq > c.seq) this.raw({ t: 'fetch', conv: f.conv, after: c.seq, limit: 500 });
+        // Still behind (or the server has more): ask for the rest.
+        if (f.seq > c.seq || f.more) this.raw({ t: 'fetch', conv: f.conv, after: c.seq, limit: 500 });
         break;
       }
       case 'reset': {
