@@ -50,6 +50,16 @@ func Seed(ctx context.Context, srv *server.Server, shopOrigin string) (site.Site
 		if berr != nil {
 			return site.Site{}, berr
 		}
+		// A personal greeting that names whoever is online.
+		settings := res.Site.Settings
+		settings.Greeting = map[string]string{
+			"fi": "Hei, olen {name} — mitä mielessäsi? Autan mielelläni tuotteissa, toimituksissa ja tilauksissa.",
+			"sv": "Hej, jag heter {name} — vad funderar du på? Jag hjälper gärna med produkter, leveranser och beställningar.",
+			"en": "Hi, I'm {name} — what's on your mind? Happy to help with products, delivery and orders.",
+		}
+		if res.Site, err = srv.Sites.Update(ctx, res.Tenant.ID, res.Site.ID, site.Update{Settings: &settings}); err != nil {
+			return site.Site{}, err
+		}
 		for _, a := range Agents {
 			if _, err := srv.Users.Create(ctx, res.Tenant.ID, user.New{Email: a.Email, Name: a.Name, Role: a.Role,
 				Password: a.Password, MaxChats: 3}); err != nil {

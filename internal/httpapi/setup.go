@@ -120,7 +120,7 @@ var homePage = template.Must(template.New("home").Parse(`<!doctype html>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1f2937}
 h1{color:#0f766e}label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.45rem;font:inherit;box-sizing:border-box}
 button{margin-top:1rem;padding:.55rem 1.2rem;font:inherit;background:#0f766e;color:#fff;border:0;border-radius:.3rem}
-.err{color:#b91c1c}code{background:#f3f4f6;padding:.1rem .3rem}</style></head><body>
+.go{display:inline-block;padding:.55rem 1.2rem;background:#0f766e;color:#fff;border-radius:.3rem;text-decoration:none}.err{color:#b91c1c}code{background:#f3f4f6;padding:.1rem .3rem}</style></head><body>
 <h1>Tiski</h1>
 {{if .Needed}}
 <p>Welcome. Create your organisation, your first shop and your owner account.</p>
@@ -143,13 +143,14 @@ document.getElementById('setup').addEventListener('submit', async (e) => {
     site_origins: [f.get('site_origin')], name: f.get('name'), email: f.get('email'), password: f.get('password')};
   const r = await fetch('/api/setup', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)});
   const j = await r.json();
-  if (r.ok) { e.target.outerHTML = '<p>Done. Sign in as <code></code>.</p>'; document.querySelector('code').textContent = j.owner.email; }
+  if (r.ok) { e.target.outerHTML = '<p>Done. <a href="/console">Sign in to the console</a> as <code></code>.</p>'; document.querySelector('code').textContent = j.owner.email; }
   else { document.getElementById('err').textContent = j.error.message; }
 });
 </script>
 {{else}}
-<p>Tiski is running. The agent console signs in with the API at <code>/api/console/v1/login</code>;
-shops embed the chat with their site's widget key.</p>
+<p>Tiski is running. Agents, supervisors and admins work in the console:</p>
+<p><a class="go" href="/console">Open the agent console</a></p>
+<p>Shops embed the chat with the snippet shown in the console under Admin → Sites.</p>
 <p>Health: <a href="/healthz">/healthz</a> · Readiness: <a href="/readyz">/readyz</a></p>
 {{end}}
 </body></html>`))

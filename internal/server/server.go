@@ -50,11 +50,11 @@ type Options struct {
 	Mount func(*http.ServeMux)
 	// Limits override the edge's per-address rate limits.
 	Limits httpapi.Limits
+	// Presence tunes the away rules (grace and idle periods).
+	Presence presence.Options
 	// DBCheckEvery is how often a node on PostgreSQL checks that the
 	// database answers (default 1 s).
 	DBCheckEvery time.Duration
-	// Presence tunes the away rules (grace and idle periods).
-	Presence presence.Options
 }
 
 // Server is a running Tiski node.
@@ -230,6 +230,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer s.bg.Done()
 		s.sweep(ctx)
 	}()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.Presence.Run(ctx, s.presenceInterval())
+	}()
 	if s.DB.Dialect == db.Postgres {
 		every := s.dbCheckEvery
 		if every <= 0 {
@@ -241,11 +246,6 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.watchDB(ctx, every)
 		}()
 	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		s.Presence.Run(ctx, s.presenceInterval())
-	}()
 	if s.Mail != nil {
 		s.bg.Add(1)
 		go func() {

@@ -322,7 +322,7 @@ function build(): void {
   const label = (cfg.settings.label && cfg.settings.label[lang]) || t.launcher;
   el.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
   el.launcher = h('button', { class: 'launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'tiski-panel',
-    'aria-label': t.openChat, onclick: () => setOpen(true) },
+    'aria-label': label, title: t.openChat, onclick: () => setOpen(true) },
   h('span', { class: 'launcher-icon', 'aria-hidden': 'true' }, chatIcon()), h('span', { class: 'launcher-label', text: label }), el.badge);
 
   el.avatar = h('span', { class: 'avatar big', 'aria-hidden': 'true' });
@@ -431,12 +431,12 @@ function layout(): void {
     let w = 0;
     let hgt = 0;
     if (open) {
-      w = 400;
-      hgt = 700;
+      w = 416;
+      hgt = 716;
     } else {
       const r = el.launcher.getBoundingClientRect();
-      w = Math.ceil(r.width || 160) + 40;
-      hgt = Math.ceil(r.height || 56) + 44;
+      w = Math.ceil(r.width || 160) + 56;
+      hgt = Math.ceil(r.height || 56) + 52;
     }
     toHost({ type: 'size', open, w, h: hgt, side: cfg!.settings.position === 'left' ? 'left' : 'right' });
   }, 0);
@@ -486,7 +486,7 @@ function render(): void {
   const c = current();
   const agent = lastAgent() || agentName();
   el.title.textContent = agent || cfg.name || t.title;
-  el.sub.textContent = cfg.available ? (agent ? fmt(t.onlineAgent, { name: agent }) + ' · ' + t.replyTime : t.online) : t.offlineTitle;
+  el.sub.textContent = cfg.available ? (agent ? t.replyTime : t.online) : t.offlineTitle;
   el.avatar.textContent = initials(agent || cfg.name || t.title);
   el.avatar.classList.toggle('online', cfg.available);
   (el.head.querySelector('.end') as HTMLElement).hidden = !(c && c.status !== 'closed' && c.msgs.length);
@@ -530,7 +530,9 @@ function renderLauncher(): void {
   const n = open ? 0 : unread();
   el.badge.hidden = n === 0;
   el.badge.textContent = n > 9 ? '9+' : String(n);
-  el.launcher.setAttribute('aria-label', n ? t.openChat + ', ' + fmt(t.unread, { n }) : t.openChat);
+  // The accessible name starts with the visible label.
+  const label = el.launcher.querySelector('.launcher-label')!.textContent || t.openChat;
+  el.launcher.setAttribute('aria-label', n ? label + ', ' + fmt(t.unread, { n }) : label);
   if (!open) emit('unread', { count: n });
 }
 
@@ -567,7 +569,8 @@ function time(iso: string): string {
 function renderMessages(): void {
   const near = el.body.scrollHeight - el.body.scrollTop - el.body.clientHeight < 80;
   el.list.textContent = '';
-  const greeting = greetingOverride || cfg!.settings.greeting[lang] || t.greeting;
+  // A site's greeting may name the agent: "Hi, I'm {name} — what's on your mind?"
+  const greeting = fmt(greetingOverride || cfg!.settings.greeting[lang] || t.greeting, { name: agentName() || t.team });
   el.list.append(row({ kind: 'agent', name: agentName() || cfg!.name || t.team }, [h('p', { text: greeting })], '', true));
   let prevKey = '';
   for (const c of st.convs) {
@@ -787,7 +790,7 @@ function prechatForm(): HTMLElement {
 }
 
 function offlineForm(): HTMLElement {
-  if (offlineSent) return h('div', { class: 'form done', role: 'status' }, h('p', { class: 'big-emoji', 'aria-hidden': 'true', text: '✉️' }), h('p', { text: fmt(t.offlineThanks, { email: offlineSent }) }));
+  if (offlineSent) return h('div', { class: 'form done', role: 'status' }, mailIcon(), h('p', { text: fmt(t.offlineThanks, { email: offlineSent }) }));
   const name = h('input', { type: 'text', autocomplete: 'name', required: true, maxlength: '100', value: st.name });
   const email = h('input', { type: 'email', autocomplete: 'email', required: true, maxlength: '254', value: st.email });
   const msg = h('textarea', { required: true, rows: '5', maxlength: '5000' });
@@ -837,12 +840,13 @@ function afterCard(c: Conv): HTMLElement {
   } else {
     let score = '';
     const comment = h('textarea', { id: 'tiski-comment', rows: '2', maxlength: '1000' });
-    const opts: [string, string, string][] = [['good', '😊', t.rateGood], ['neutral', '😐', t.rateNeutral], ['bad', '☹️', t.rateBad]];
+    const opts: [string, string, string][] = [['good', 'M8 14.5c1 1.6 2.4 2.4 4 2.4s3-.8 4-2.4', t.rateGood],
+      ['neutral', 'M8.5 15.5h7', t.rateNeutral], ['bad', 'M8 16.5c1-1.6 2.4-2.4 4-2.4s3 .8 4 2.4', t.rateBad]];
     const group = h('div', { class: 'smileys', role: 'radiogroup', 'aria-label': t.rateTitle });
     for (const o of opts) {
       const v = o[0], emoji = o[1], label = o[2];
       const b = h('button', { type: 'button', role: 'radio', 'aria-checked': 'false', 'aria-label': label, title: label, 'data-score': v, class: 'smiley' },
-        h('span', { 'aria-hidden': 'true', text: emoji }), h('span', { class: 'slabel', text: label }));
+        face(emoji), h('span', { class: 'slabel', text: label }));
       b.addEventListener('click', () => {
         score = v;
         group.querySelectorAll('button').forEach((x) => x.setAttribute('aria-checked', String(x === b)));
@@ -910,6 +914,33 @@ function svg(d: string): SVGSVGElement {
   const p = document.createElementNS(ns, 'path');
   p.setAttribute('d', d);
   s.append(p);
+  return s;
+}
+
+function mailIcon(): SVGSVGElement {
+  const s = svg('M3 6h18v12H3zM3 7l9 6 9-6');
+  s.classList.add('big-icon');
+  return s;
+}
+
+/** A smiley (😊 😐 ☹️) drawn as SVG, the same on every system. */
+function face(mouth: string): SVGSVGElement {
+  const s = svg(mouth);
+  s.classList.add('face');
+  const ns = 'http://www.w3.org/2000/svg';
+  const c = document.createElementNS(ns, 'circle');
+  c.setAttribute('cx', '12');
+  c.setAttribute('cy', '12');
+  c.setAttribute('r', '10');
+  s.prepend(c);
+  for (const x of ['9', '15']) {
+    const e = document.createElementNS(ns, 'circle');
+    e.setAttribute('cx', x);
+    e.setAttribute('cy', '10');
+    e.setAttribute('r', '1.3');
+    e.setAttribute('class', 'eye');
+    s.append(e);
+  }
   return s;
 }
 

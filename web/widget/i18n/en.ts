@@ -7,7 +7,6 @@ const en = {
   title: 'Customer service',
   greeting: 'Hi! How can we help?',
   online: 'We are online',
-  onlineAgent: '{name} is online',
   offlineTitle: 'Leave us a message',
   offlineIntro: 'Nobody can answer right now. Leave a message and we will reply by email.',
   replyTime: 'Usually replies in a few minutes',

@@ -7,7 +7,6 @@ const fi: Strings = {
   title: 'Asiakaspalvelu',
   greeting: 'Hei! Miten voimme auttaa?',
   online: 'Olemme paikalla',
-  onlineAgent: '{name} on paikalla',
   offlineTitle: 'Jätä meille viesti',
   offlineIntro: 'Kukaan ei ehdi vastata juuri nyt. Jätä viesti, niin vastaamme sähköpostitse.',
   replyTime: 'Vastaamme yleensä muutamassa minuutissa',

@@ -7,7 +7,6 @@ const sv: Strings = {
   title: 'Kundtjänst',
   greeting: 'Hej! Hur kan vi hjälpa dig?',
   online: 'Vi är här',
-  onlineAgent: '{name} är här',
   offlineTitle: 'Lämna ett meddelande',
   offlineIntro: 'Ingen kan svara just nu. Lämna ett meddelande så svarar vi per e-post.',
   replyTime: 'Svarar vanligtvis inom några minuter',
