@@ -127,6 +127,7 @@ func TestNodesShareOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Logf("writes run again after a deadlock or a lost connection: %d and %d", dbs[0].Stats().Reruns, dbs[1].Stats().Reruns)
 	load := map[string]int{}
 	taken := 0
 	for _, conv := range convs {

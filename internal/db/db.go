@@ -78,6 +78,9 @@ type DB struct {
 type Stats struct {
 	Commits int64 // transactions committed
 	Writes  int64 // writes committed within them
+	// Reruns counts writes run again after PostgreSQL broke their
+	// transaction (a deadlock between committers, a lost connection).
+	Reruns int64
 }
 
 // Open opens the database named by dsn: a postgres:// URL, or a SQLite file

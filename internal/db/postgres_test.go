@@ -190,6 +190,9 @@ func TestPostgresDeadlockedWritesAreRetried(t *testing.T) {
 			t.Fatalf("write %d: %v", i, err)
 		}
 	}
+	if d.Stats().Reruns < 1 {
+		t.Fatal("no write was run again: the writes did not deadlock")
+	}
 	for _, k := range []string{"a", "b"} {
 		var v string
 		if err := d.Read().QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, k).Scan(&v); err != nil || v != "011" {

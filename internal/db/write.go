@@ -84,6 +84,11 @@ func (d *DB) commit(batch []*op) {
 	}
 	var retry, rerun []*op
 	defer func() {
+		if n := len(retry) + len(rerun); n > 0 {
+			d.statsMu.Lock()
+			d.stats.Reruns += int64(n)
+			d.statsMu.Unlock()
+		}
 		// Writes that lost a deadlock run again, each on its own; a batch
 		// whose connection broke before its commit runs again as a whole.
 		for _, o := range retry {
