@@ -111,6 +111,8 @@ type meConsole struct {
 	Tenant    tenant.Tenant `json:"tenant"`
 	CSRFToken string        `json:"csrf_token"`
 	Load      loadView      `json:"load"`
+	// OfflineOpen counts offline messages nobody has handled yet.
+	OfflineOpen int `json:"offline_open"`
 }
 
 // loadView is an agent's open chats against their cap (2/3).
@@ -191,7 +193,11 @@ func (s *Server) me(r *http.Request, u user.User, csrf string) (meConsole, error
 	if err != nil {
 		return meConsole{}, err
 	}
-	return meConsole{User: u, Tenant: t, CSRFToken: csrf, Load: loadView{Active: load, Max: u.MaxChats}}, nil
+	open, err := s.Visitors.CountOpenOffline(r.Context(), u.TenantID)
+	if err != nil {
+		return meConsole{}, err
+	}
+	return meConsole{User: u, Tenant: t, CSRFToken: csrf, Load: loadView{Active: load, Max: u.MaxChats}, OfflineOpen: open}, nil
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, ar *agentReq) {
