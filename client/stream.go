@@ -39,8 +39,9 @@ type Frame struct {
 	Reader     string          `json:"reader"`
 	Conn       string          `json:"conn"`
 	C          json.RawMessage `json:"c"`
-	A          json.RawMessage `json:"a"`    // agent: an agent's state (console)
-	Tags       json.RawMessage `json:"tags"` // tags: a conversation's tags (console)
+	A          json.RawMessage `json:"a"`       // agent: an agent's state (console)
+	Tags       json.RawMessage `json:"tags"`    // tags: a conversation's tags (console)
+	Offline    json.RawMessage `json:"offline"` // offline: the open offline messages count (console)
 }
 
 // StreamOptions tune a Stream.

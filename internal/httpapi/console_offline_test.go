@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"tiski/client"
 	"tiski/internal/testsrv"
 )
 
@@ -206,5 +207,44 @@ func TestOfflineInbox(t *testing.T) {
 	var raw json.RawMessage = send(t, w.env.URL, "GET", cr+"/offline", nil, w.ownerB.auth()).body
 	if strings.Contains(string(raw), "olli@") || strings.Contains(string(raw), "Outi") {
 		t.Errorf("tenant B sees tenant A: %s", raw)
+	}
+}
+
+// TestOfflineAnnounced: a new offline message updates the open count on
+// the consoles of its tenant, and only there.
+func TestOfflineAnnounced(t *testing.T) {
+	w := newWorld(t)
+	listen := func(email string) *frameLog {
+		a := agentLogin(t, w.env, email)
+		fl := &frameLog{}
+		s := a.Connect(client.StreamOptions{OnFrame: fl.add, BackoffBase: 10 * time.Millisecond})
+		t.Cleanup(s.Close)
+		if err := s.WaitFor(ctxT(t), s.Connected); err != nil {
+			t.Fatal(err)
+		}
+		return fl
+	}
+	fa, fb := listen(w.agentUser.Email), listen("owner@b.example")
+	heard := func(fl *frameLog, open int) bool {
+		_, ok := fl.find(func(f client.Frame) bool {
+			var o struct{ Open int }
+			return f.T == "offline" && json.Unmarshal(f.Offline, &o) == nil && o.Open == open
+		})
+		return ok
+	}
+	leaveOffline(t, w, w.wA, testsrv.ShopOrigin, w.visA3.Token, `{"name":"Olli","email":"olli@example.com","message":"Hei"}`)
+	waitFor(t, "tenant A's console hearing 1 open", func() bool { return heard(fa, 1) })
+	leaveOffline(t, w, w.wA2, originA2, w.visOth.Token, `{"name":"Outi","email":"outi@example.com","message":"Hei"}`)
+	waitFor(t, "tenant A's console hearing 2 open", func() bool { return heard(fa, 2) })
+	leaveOffline(t, w, w.wB, originB, w.visB.Token, `{"name":"Berit","email":"berit@example.se","message":"Hej"}`)
+	waitFor(t, "tenant B's console hearing 1 open", func() bool { return heard(fb, 1) })
+	var got []string
+	fb.each(func(f client.Frame) {
+		if f.T == "offline" {
+			got = append(got, string(f.Offline))
+		}
+	})
+	if len(got) != 1 {
+		t.Errorf("tenant B heard offline counts %q, want only its own", got)
 	}
 }

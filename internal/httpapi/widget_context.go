@@ -145,6 +145,11 @@ func (s *Server) offline(w http.ResponseWriter, r *http.Request, vr *visitorReq)
 		s.writeError(w, r, err)
 		return
 	}
+	// The consoles' badge follows; a failed count only delays it to the
+	// next /me, the message itself is stored.
+	if open, err := s.Visitors.CountOpenOffline(r.Context(), vr.site.TenantID); err == nil && s.Hub != nil {
+		s.Hub.AnnounceOffline(vr.site.TenantID, open)
+	}
 	writeJSON(w, http.StatusCreated, m)
 }
 

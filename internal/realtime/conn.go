@@ -221,7 +221,7 @@ func (c *Conn) deliver(e *event) {
 				}
 			}()
 		}
-	case "agent", "tags":
+	case "agent", "tags", "offline":
 		// Console state: agents only; tags only to those following the chat.
 		// Not dropped under pressure, or a board would show stale state.
 		frame := e.frame(c.view)

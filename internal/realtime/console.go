@@ -47,6 +47,21 @@ func (h *Hub) AnnounceAgent(tenantID string, state any) {
 	h.publish(h.inboxSubject(tenantID), &event{T: "agent", Tenant: tenantID, Data: data})
 }
 
+// AnnounceOffline tells every console of the tenant, on every node, how
+// many offline messages are waiting (sent when a shopper leaves one).
+func (h *Hub) AnnounceOffline(tenantID string, open int) {
+	data, err := json.Marshal(map[string]int{"open": open})
+	if err != nil {
+		return
+	}
+	h.publish(h.inboxSubject(tenantID), &event{T: "offline", Tenant: tenantID, Data: data})
+}
+
+type offlineFrame struct {
+	T       string          `json:"t"`
+	Offline json.RawMessage `json:"offline"`
+}
+
 // AnnounceTags sends a conversation's tags to the consoles following it.
 func (h *Hub) AnnounceTags(tenantID, convID string, tags any) {
 	data, err := json.Marshal(tags)

@@ -196,6 +196,10 @@ func (e *event) encodeFor(v view) []byte {
 		if v == agentView {
 			return encode(tagsFrame{T: "tags", Conv: e.ConvID, Tags: e.Data})
 		}
+	case "offline":
+		if v == agentView {
+			return encode(offlineFrame{T: "offline", Offline: e.Data})
+		}
 	}
 	return nil
 }
@@ -339,7 +343,7 @@ func (e *event) valid() bool {
 		return e.ConvID != ""
 	case "revoke":
 		return true
-	case "agent":
+	case "agent", "offline":
 		return len(e.Data) > 0
 	case "tags":
 		return len(e.Data) > 0 && e.ConvID != ""
