@@ -38,6 +38,7 @@ export interface ServerFrame {
   reader?: 'visitor' | 'agent';
   conn?: string;
   reason?: string;
+  offline?: { open: number };
 }
 
 interface Stream {

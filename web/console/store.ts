@@ -9,7 +9,7 @@ import type { AgentState, Canned, Conversation, Department, Me, Msg, Presence, S
 import { notifyAssigned, notifyMessage, notifyQueue, stopQueueAlert, unlockAudio } from './notify';
 import { setLanguage, t } from './i18n';
 
-export type Route = 'chats' | 'history' | 'supervisor' | 'admin';
+export type Route = 'chats' | 'history' | 'offline' | 'supervisor' | 'admin';
 export type InboxTab = 'mine' | 'queue' | 'all';
 
 export interface Pending {
@@ -48,6 +48,8 @@ export const departments = signal<Department[]>([]);
 export const tags = signal<Tag[]>([]);
 export const canned = signal<Canned[]>([]);
 export const sites = signal<Site[]>([]);
+/** Offline messages nobody has handled yet (from /me, then `offline` frames). */
+export const offlineOpen = signal(0);
 export const toast = signal<{ text: string; kind: 'info' | 'error' } | null>(null);
 export const helpOpen = signal(false);
 export const composerFocus = signal(0); // bumped to ask the composer for focus
@@ -229,6 +231,10 @@ function onFrame(f: ServerFrame) {
     if (++welcomes > 1) void loadInbox();
     return;
   }
+  if (f.t === 'offline' && f.offline) {
+    offlineOpen.value = f.offline.open;
+    return;
+  }
   if (f.t === 'agent' && f.a) {
     const a = f.a;
     agents.value = { ...agents.value, [a.id]: a };
@@ -386,6 +392,7 @@ async function signedIn(m: Me) {
   setCSRF(m.csrf_token);
   if (m.user.language) setLanguage(m.user.language);
   me.value = m;
+  offlineOpen.value = m.offline_open ?? 0;
   if (location.hash.startsWith('#/')) readHash();
   rt.start();
   await Promise.all([loadInbox(), loadTeam(), loadCanned()]);
@@ -635,6 +642,7 @@ export function readHash() {
   else if (location.hash === '#/supervisor') route.value = 'supervisor';
   else if (location.hash === '#/admin') route.value = 'admin';
   else if (location.hash === '#/history') route.value = 'history';
+  else if (location.hash === '#/offline') route.value = 'offline';
 }
 
 export function go(r: Route) {

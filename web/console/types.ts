@@ -23,6 +23,28 @@ export interface Me {
   tenant: { id: string; name: string };
   csrf_token: string;
   load?: { active: number; max: number };
+  /** Offline messages nobody has handled yet. */
+  offline_open?: number;
+}
+
+/** A message a shopper left in the widget's offline form. */
+export interface OfflineItem {
+  id: string;
+  name: string;
+  email: string;
+  message: string;
+  language: string;
+  page: string;
+  created_at: string;
+  site_id: string;
+  site_name: string;
+  visitor_id: string;
+  handled_at: string | null;
+  handled_by: string;
+  handled_by_name: string;
+  reply: string;
+  replied_at: string | null;
+  replied_by: string;
 }
 
 export interface Tag {

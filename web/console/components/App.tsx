@@ -14,6 +14,7 @@ import { Help } from './Help';
 import { Supervisor } from './Supervisor';
 import { Admin } from './Admin';
 import { History } from './History';
+import { Offline } from './Offline';
 
 function typingInField(e: KeyboardEvent) {
   const el = e.target as HTMLElement | null;
@@ -122,6 +123,7 @@ export function App() {
         </main>
       )}
       {route.value === 'history' && <History />}
+      {route.value === 'offline' && <Offline />}
       {route.value === 'supervisor' && isSupervisor.value && <Supervisor />}
       {route.value === 'admin' && <Admin />}
       {helpOpen.value && <Help />}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { allOpen, inboxTab, isSupervisor, me, myChats, queue, select, selected, setStatus, take, unreadOf, visitorName, type InboxTab } from '../store';
+import { allOpen, go, inboxTab, isSupervisor, me, myChats, offlineOpen, queue, select, selected, setStatus, take, unreadOf, visitorName, type InboxTab } from '../store';
 import { t } from '../i18n';
 import type { Conversation } from '../types';
 import { clockTime, since } from '../util';
@@ -55,6 +55,16 @@ export function Inbox() {
         ))}
       </ul>
       </div>
+      <button class="inbox-offline" data-testid="inbox-offline" onClick={() => go('offline')}>
+        <Icon name="mail" />
+        <span>{t('nav.offline')}</span>
+        {offlineOpen.value > 0 && (
+          <span class="badge">
+            <span aria-hidden="true">{offlineOpen.value}</span>
+            <span class="sr-only">{t('offline.openCount', { n: offlineOpen.value })}</span>
+          </span>
+        )}
+      </button>
     </aside>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { go, helpOpen, isAdmin, isSupervisor, logout, me, myLoad, route, rt, setStatus, type Route } from '../store';
+import { go, helpOpen, isAdmin, isSupervisor, logout, me, myLoad, offlineOpen, route, rt, setStatus, type Route } from '../store';
 import { t } from '../i18n';
 import type { Presence } from '../types';
 import { askPermission, isMuted, permission, setMuted } from '../notify';
@@ -16,6 +16,7 @@ export function TopBar() {
   const nav: [Route, string, boolean][] = [
     ['chats', t('nav.chats'), true],
     ['history', t('nav.history'), true],
+    ['offline', t('nav.offline'), true],
     ['supervisor', t('nav.supervisor'), isSupervisor.value],
     ['admin', t('nav.admin'), isAdmin.value],
   ];
@@ -33,6 +34,12 @@ export function TopBar() {
             <button key={r} class={'nav-item' + (route.value === r ? ' active' : '')} aria-current={route.value === r ? 'page' : undefined}
               onClick={() => go(r)}>
               {label}
+              {r === 'offline' && offlineOpen.value > 0 && (
+                <span class="badge nav-badge" data-testid="nav-offline-count">
+                  <span aria-hidden="true">{offlineOpen.value}</span>
+                  <span class="sr-only">{t('offline.openCount', { n: offlineOpen.value })}</span>
+                </span>
+              )}
             </button>
           ))}
       </nav>
