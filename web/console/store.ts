@@ -50,6 +50,8 @@ export const canned = signal<Canned[]>([]);
 export const sites = signal<Site[]>([]);
 /** Offline messages nobody has handled yet (from /me, then `offline` frames). */
 export const offlineOpen = signal(0);
+/** Bumped when a shopper leaves a new offline message (the open view reloads). */
+export const offlineArrived = signal(0);
 export const toast = signal<{ text: string; kind: 'info' | 'error' } | null>(null);
 export const helpOpen = signal(false);
 export const composerFocus = signal(0); // bumped to ask the composer for focus
@@ -232,7 +234,10 @@ function onFrame(f: ServerFrame) {
     return;
   }
   if (f.t === 'offline' && f.offline) {
-    offlineOpen.value = f.offline.open;
+    batch(() => {
+      offlineOpen.value = f.offline!.open;
+      offlineArrived.value++;
+    });
     return;
   }
   if (f.t === 'agent' && f.a) {

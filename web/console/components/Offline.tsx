@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api';
-import { errorText, offlineOpen, showToast } from '../store';
+import { errorText, offlineArrived, offlineOpen, showToast } from '../store';
 import { t } from '../i18n';
 import type { OfflineItem, Site } from '../types';
 import { dateTime } from '../util';
@@ -49,9 +49,10 @@ export function Offline() {
       setBusy(false);
     }
   };
+  // A new message shows at once (items keep their open composers: keyed by id).
   useEffect(() => {
     void load();
-  }, [state, site]);
+  }, [state, site, offlineArrived.value]);
   useEffect(() => {
     api<{ sites: Site[] }>('GET', '/sites').then((r) => setSites(r.sites), () => setSites([]));
   }, []);
@@ -65,7 +66,7 @@ export function Offline() {
 
   const states: [State, string][] = [['open', t('offline.open')], ['handled', t('offline.handled')], ['', t('offline.all')]];
   return (
-    <main class="page" aria-labelledby="offline-title">
+    <main class="page page-offline" aria-labelledby="offline-title">
       <div class="page-head">
         <div>
           <h1 id="offline-title">{t('offline.title')}</h1>
