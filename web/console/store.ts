@@ -230,7 +230,11 @@ const replayDone = new Set<string>();
 
 function onFrame(f: ServerFrame) {
   if (f.t === 'welcome') {
-    if (++welcomes > 1) void loadInbox();
+    if (++welcomes > 1) {
+      void loadInbox();
+      // Offline frames missed while disconnected: read the count again.
+      void api<{ open: number }>('GET', '/offline' + query({ limit: 1 })).then((r) => (offlineOpen.value = r.open), () => {});
+    }
     return;
   }
   if (f.t === 'offline' && f.offline) {
