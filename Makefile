@@ -71,14 +71,21 @@ test-browser: build
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeClientFrame -fuzztime 60s -fuzzminimizetime 2s ./internal/realtime/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeStrict -fuzztime 60s -fuzzminimizetime 2s ./internal/httpapi/
+	$(GO) test -run '^$$' -fuzz FuzzReadMessage -fuzztime 60s -fuzzminimizetime 2s ./internal/realtime/wsproto/
 
 # Benchmarks (docs/benchmarks.md): the built binary measures its own server,
 # run as a child process on loopback; every figure also goes to bin/*.json.
+# The cross-node phase uses this PostgreSQL (a schema of its own, dropped
+# after) and NATS server; if they are not reachable it says so and the rest
+# runs.
+BENCH_PG ?= postgres://127.0.0.1:5432/test?sslmode=disable
+BENCH_BUS ?= nats://127.0.0.1:4222
+
 bench: build
-	./$(BIN) bench --size full --json bin/bench-full.json
+	./$(BIN) bench --size full --json bin/bench-full.json --pg '$(BENCH_PG)' --bus '$(BENCH_BUS)'
 
 bench-quick: build
-	./$(BIN) bench --size quick --json bin/bench-quick.json
+	./$(BIN) bench --size quick --json bin/bench-quick.json --pg '$(BENCH_PG)' --bus '$(BENCH_BUS)'
 
 clean:
 	rm -rf bin web/dist/assets web/dist/*.js web/dist/manifest.json

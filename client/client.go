@@ -279,6 +279,14 @@ func (c *Client) Login(ctx context.Context, email, password string) (*Agent, err
 	return a, nil
 }
 
+// Via returns the same signed-in agent talking to another node of the
+// same installation (nodes share sessions through the database).
+func (a *Agent) Via(c *Client) *Agent {
+	b := *a
+	b.c = c
+	return &b
+}
+
 func (a *Agent) header() http.Header {
 	return http.Header{"Origin": {a.c.BaseURL}, "X-Csrf-Token": {a.CSRF}}
 }

@@ -33,6 +33,14 @@ type Config struct {
 	Probe    bool          // also run the in-process group-commit probe
 	JSON     string        // write every figure to this file
 
+	StormRate  float64       // msgs/s flowing while every visitor connection is dropped (0: no storm)
+	StormFor   time.Duration // length of that flow
+	FanOut     int           // agent connections one publish reaches (0: no fan-out)
+	History    []int         // database sizes (messages) for the history and inbox queries
+	Goroutines int           // connections of the in-process goroutine count (0: none)
+	Bus        string        // a nats:// URL for the cross-node round trip
+	PG         string        // a postgres:// URL (a schema is made in it) for the cross-node round trip
+
 	// Server is the URL of a running server to measure instead of a child.
 	// It needs SetupToken (a fresh server) or an admin's AdminEmail and
 	// AdminPassword, and a high --new-visitors-per-sec.
@@ -51,12 +59,14 @@ func Preset(size string) (Config, error) {
 	switch size {
 	case "quick":
 		return Config{Size: size, Visitors: 200, Agents: 4, Idle: 2000, Rates: []float64{100, 1000}, Duration: 15 * time.Second,
-			Senders: 1000, Settle: 5 * time.Second, Probe: true}, nil
+			Senders: 1000, Settle: 5 * time.Second, Probe: true, StormRate: 500, StormFor: 10 * time.Second, FanOut: 1000,
+			History: []int{20000}, Goroutines: 500}, nil
 	case "full":
 		// 130 s of settling include at least one GC cycle after the ramp
 		// (Go forces one every two minutes), for the live-heap figures.
-		return Config{Size: size, Visitors: 500, Agents: 10, Idle: 10000, Rates: []float64{100, 1000}, Duration: 60 * time.Second,
-			Senders: 2000, Settle: 130 * time.Second, Probe: true}, nil
+		return Config{Size: size, Visitors: 700, Agents: 14, Idle: 10000, Rates: []float64{100, 1000, 5000}, Duration: 60 * time.Second,
+			Senders: 2000, Settle: 130 * time.Second, Probe: true, StormRate: 500, StormFor: 20 * time.Second, FanOut: 10000,
+			History: []int{100000, 1000000}, Goroutines: 2000}, nil
 	}
 	return Config{}, fmt.Errorf("--size %q: want quick or full", size)
 }
@@ -73,6 +83,13 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Settle, "settle", c.Settle, "wait after opening the idle connections before reading steady memory")
 	fs.BoolVar(&c.Probe, "probe", c.Probe, "also measure group commit in-process (store API, no sockets)")
 	fs.StringVar(&c.JSON, "json", c.JSON, "write every figure to this JSON file")
+	fs.Float64Var(&c.StormRate, "storm-rate", c.StormRate, "msgs/s flowing while every visitor connection is dropped at once (0: no reconnect storm)")
+	fs.DurationVar(&c.StormFor, "storm-duration", c.StormFor, "length of the reconnect storm's message flow")
+	fs.IntVar(&c.FanOut, "fanout", c.FanOut, "agent connections that one publish reaches (0: no fan-out phase)")
+	fs.Var((*intList)(&c.History), "history", "database sizes in messages for the history and inbox queries, e.g. 1000000,10000000 (empty: none)")
+	fs.IntVar(&c.Goroutines, "goroutines", c.Goroutines, "idle connections of the in-process goroutine count (0: none)")
+	fs.StringVar(&c.Bus, "bus", c.Bus, "nats:// URL for the cross-node round trip (with --pg)")
+	fs.StringVar(&c.PG, "pg", c.PG, "postgres:// URL for the cross-node round trip; a schema is created in it and dropped after")
 	fs.StringVar(&c.Server, "server", c.Server, "URL of a running server to measure instead of a child process (no memory figures)")
 	fs.StringVar(&c.SetupToken, "setup-token", c.SetupToken, "with --server: first-run set-up token of a fresh server")
 	fs.StringVar(&c.AdminEmail, "admin-email", c.AdminEmail, "with --server: an admin account of a server set up already")
@@ -87,7 +104,7 @@ func (c *Config) check() error {
 		return fmt.Errorf("%d agents can take at most %d chats; use at least %d agents", c.Agents, c.Agents*maxChats, (c.Visitors+maxChats-1)/maxChats)
 	case len(c.Rates) == 0 || slices.Min(c.Rates) <= 0 || c.Duration <= 0:
 		return fmt.Errorf("--rate and --duration must be positive")
-	case slices.Max(c.Rates)/float64(c.Visitors) > maxVisitorRate:
+	case max(slices.Max(c.Rates), c.StormRate)/float64(c.Visitors) > maxVisitorRate:
 		return fmt.Errorf("%.0f msgs/s over %d visitors is more than %d a second each (the server allows 10); add visitors",
 			slices.Max(c.Rates), c.Visitors, maxVisitorRate)
 	case c.Server != "" && c.SetupToken == "" && (c.AdminEmail == "" || c.AdminPassword == ""):
@@ -113,6 +130,9 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 	for _, rate := range cfg.Rates {
 		r.open = append(r.open, newOpenState(cfg.Visitors, rate, cfg.Duration))
 	}
+	if cfg.StormRate > 0 {
+		r.open = append(r.open, newOpenState(cfg.Visitors, cfg.StormRate, cfg.StormFor))
+	}
 	url := cfg.Server
 	if url == "" {
 		bin := cfg.Binary
@@ -132,7 +152,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 		res.Settings.Server = "child process " + bin + " serve (pid " + fmt.Sprint(srv.Pid) + ")"
 		res.Settings.ServerPID = srv.Pid
 		res.Storage = storageOf(srv.dir)
-		res.Memory.Goroutines = "not available: the server reports none and the benchmark adds no debug endpoint (see the GC's stack figure)"
+		res.Memory.Goroutines = "the child reports none; counted in-process instead (goroutines)"
 	} else {
 		res.Settings.Server = url
 		res.Storage = storageOf("")
@@ -143,10 +163,30 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 	if r.srv != nil {
 		r.srv.Stop()
 	}
+	if err == nil && cfg.Server == "" {
+		res.CrossNode = r.crossNode(ctx)
+	} else {
+		res.CrossNode = CrossNode{Status: "not run against --server"}
+	}
 	if err == nil && cfg.Probe {
 		r.logf("store probe (in-process group commit)")
 		res.Probe, err = probe(ctx, cfg)
 	}
+	for _, n := range cfg.History {
+		if err != nil {
+			break
+		}
+		var hr HistoryRun
+		hr, err = history(ctx, n, r.logf)
+		res.History = append(res.History, hr)
+	}
+	if err == nil && cfg.Goroutines > 0 {
+		r.logf("goroutine count (in-process, %d connections)", cfg.Goroutines)
+		var g Goroutines
+		g, err = goroutineProbe(ctx, cfg.Goroutines)
+		res.Goroutines = &g
+	}
+	res.Weight = weight()
 	if err != nil {
 		return res, err
 	}
@@ -157,6 +197,12 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 		if err := os.WriteFile(cfg.JSON, append(b, '\n'), 0o644); err != nil {
 			return res, err
 		}
+	}
+	if g := res.Goroutines; g != nil && g.Leaked > g.Connections/100 {
+		return res, fmt.Errorf("%d goroutines left after dropping %d connections", g.Leaked, g.Connections)
+	}
+	if fo := res.FanOut; fo.Delivered != fo.Expected {
+		return res, fmt.Errorf("fan-out delivered %d of %d", fo.Delivered, fo.Expected)
 	}
 	if v := res.Verify; v.Lost > 0 || v.Duplicates > 0 || v.Gaps > 0 || v.Unexpected > 0 || v.Undelivered > 0 {
 		return res, fmt.Errorf("messages went wrong: %d lost, %d duplicated, %d gaps, %d unexpected, %d undelivered",
@@ -171,8 +217,23 @@ func (r *run) all(ctx context.Context, url string) error {
 		fn   func(context.Context) error
 	}{
 		{"set-up", func(ctx context.Context) error { return r.setup(ctx, url) }},
-		{"round trip", r.roundTrips},
+		// The first rate runs before the idle visitors connect: it is the
+		// unloaded baseline, and its allocations let the server collect
+		// the set-up's garbage (password hashing) before memory is read.
+		// The idle visitors then stay connected through the other rates
+		// and the storm, which drops them all; the fan-out needs their
+		// sockets, so they close before it.
+		{"round trip", func(ctx context.Context) error { return r.roundTrips(ctx, 0, 1) }},
 		{"idle connections", r.idle},
+		{"round trip", func(ctx context.Context) error { return r.roundTrips(ctx, 1, len(r.cfg.Rates)) }},
+		{"reconnect storm", func(ctx context.Context) error {
+			if r.cfg.StormRate <= 0 {
+				return nil
+			}
+			return r.storm(ctx, len(r.cfg.Rates))
+		}},
+		{"closing idle connections", r.closeIdle},
+		{"fan-out", r.fanOut},
 		{"throughput", r.throughput},
 		{"verification", r.verify},
 	}
@@ -207,6 +268,32 @@ func (l *rateList) Set(v string) error {
 			return err
 		}
 		*l = append(*l, r)
+	}
+	return nil
+}
+
+// intList is a flag of comma-separated integers.
+type intList []int
+
+func (l *intList) String() string {
+	var s []string
+	for _, n := range *l {
+		s = append(s, strconv.Itoa(n))
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *intList) Set(v string) error {
+	*l = nil
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a positive number", f)
+		}
+		*l = append(*l, n)
 	}
 	return nil
 }

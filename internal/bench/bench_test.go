@@ -35,8 +35,11 @@ func TestTinyRun(t *testing.T) {
 	t.Setenv("TMPDIR", tmp) // the server's and the probe's data directories go here
 	jsonPath := filepath.Join(dir, "bench.json")
 	cfg := Config{Size: "tiny", Visitors: 5, Agents: 2, Idle: 20, Rates: []float64{10, 20}, Duration: 2 * time.Second, Senders: 25,
-		Settle: time.Second, Probe: true, JSON: jsonPath, Binary: bin, Version: "test"}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+		Settle: time.Second, Probe: true, JSON: jsonPath, Binary: bin, Version: "test",
+		StormRate: 20, StormFor: 3 * time.Second, FanOut: 30, History: []int{2000}, Goroutines: 50}
+	// Generous: under the race detector on a busy machine every phase is
+	// slow, and this checks correctness, not speed.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	var out, log bytes.Buffer
 	res, err := Run(ctx, cfg, &out, &log)
@@ -63,8 +66,23 @@ func TestTinyRun(t *testing.T) {
 	if mem.RSSBefore <= 0 || mem.RSSSteady <= 0 || mem.RSSRampPeak <= 0 || mem.Connected != 20 || mem.Failed != 0 {
 		t.Errorf("memory: %+v", mem)
 	}
-	if v.Lost != 0 || v.Duplicates != 0 || v.Gaps != 0 || v.Unexpected != 0 || v.Undelivered != 0 || v.Messages == 0 || v.Conversations != 25 {
+	if v.Lost != 0 || v.Duplicates != 0 || v.Gaps != 0 || v.Unexpected != 0 || v.Undelivered != 0 || v.Messages == 0 || v.Conversations != 26 { // 25 visitors and the fan-out's shopper
 		t.Errorf("verification: %+v", v)
+	}
+	if st := res.Storm; st.Dropped != 25 || st.Resumed != 25 || st.AllResumedSecs <= 0 || st.Acked == 0 || st.Received != st.Acked {
+		t.Errorf("storm: %+v", st)
+	}
+	if fo := res.FanOut; fo.Connected != 30 || fo.Expected != 20*30 || fo.Delivered != fo.Expected || fo.Latency.Count != int(fo.Expected) {
+		t.Errorf("fan-out: %+v", fo)
+	}
+	if len(res.History) != 1 || res.History[0].LastLong.Count == 0 || res.History[0].Inbox.Count == 0 || res.History[0].InboxDeep.Count == 0 {
+		t.Errorf("history: %+v", res.History)
+	}
+	if g := res.Goroutines; g == nil || g.Connected <= g.Before || g.PerConn <= 0 || g.Leaked != 0 {
+		t.Errorf("goroutines: %+v", g)
+	}
+	if len(res.Weight) != 5 || !strings.Contains(res.CrossNode.Status, "not available") {
+		t.Errorf("weight or cross-node: %+v %+v", res.Weight, res.CrossNode)
 	}
 	if len(res.Probe) != 3 || res.Probe[2].Stored == 0 || res.Probe[2].Commits == 0 {
 		t.Errorf("store probe: %+v", res.Probe)
@@ -72,7 +90,8 @@ func TestTinyRun(t *testing.T) {
 	if res.Machine.NumCPU == 0 || res.Machine.Go == "" || res.Storage.Synchronous == "" {
 		t.Errorf("machine or storage missing: %+v %+v", res.Machine, res.Storage)
 	}
-	for _, want := range []string{"(a) Round trip", "(b) Throughput", "(c) Server memory", "(d) Group commit", "lost 0, duplicates 0, gaps 0, unexpected 0; undelivered to agents 0"} {
+	for _, want := range []string{"(a) Round trip", "(b) Throughput", "(c) Server memory", "(d) Group commit", "(e) Reconnect storm",
+		"(f) Goroutines", "(g) Fan-out", "(h) History", "(i) Front-end weight", "Cross-node round trip: not available", "lost 0, duplicates 0, gaps 0, unexpected 0; undelivered to agents 0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q", want)
 		}

@@ -30,6 +30,7 @@ type child struct {
 	mu      sync.Mutex
 	gcs     []gcLine // from GODEBUG=gctrace=1
 	stderrT []string // last lines of the server's own log
+	noToken bool     // ready once listening (joins a set-up database)
 }
 
 // gcLine is one garbage collection as gctrace reports it.
@@ -48,14 +49,21 @@ var (
 
 // startChild runs `bin serve` on a free loopback port with a fresh data
 // directory and waits until it prints its address and set-up token.
-func startChild(ctx context.Context, bin string, logTo io.Writer) (*child, error) {
+func startChild(ctx context.Context, bin string, logTo io.Writer, extra ...string) (*child, error) {
+	return startNode(ctx, bin, logTo, true, extra...)
+}
+
+// startNode starts a server with extra serve flags; noToken is false for
+// a node joining a database that is set up already (it prints none).
+func startNode(ctx context.Context, bin string, logTo io.Writer, wantToken bool, extra ...string) (*child, error) {
 	dir, err := os.MkdirTemp("", "tiski-bench-")
 	if err != nil {
 		return nil, err
 	}
-	c := &child{dir: dir, exited: make(chan struct{}), logTo: logTo}
-	c.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dir,
-		"--new-visitors-per-sec", "100000", "--log-level", "warn")
+	c := &child{dir: dir, exited: make(chan struct{}), logTo: logTo, noToken: !wantToken}
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dir,
+		"--new-visitors-per-sec", "100000", "--log-level", "warn"}, extra...)
+	c.cmd = exec.Command(bin, args...)
 	// gctrace prints one line per GC on stderr: live heap and goroutine
 	// stacks, without any debug endpoint in the server.
 	c.cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
@@ -108,6 +116,9 @@ func (c *child) readStdout(r io.Reader, ready chan struct{}, wg *sync.WaitGroup)
 		line := sc.Text()
 		if m := listenRe.FindStringSubmatch(line); m != nil {
 			c.URL = m[1]
+			if c.noToken {
+				close(ready)
+			}
 		} else if m := tokenRe.FindStringSubmatch(line); m != nil && c.URL != "" && c.Token == "" {
 			c.Token = m[1]
 			close(ready)

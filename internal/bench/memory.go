@@ -59,13 +59,24 @@ func (r *run) idle(ctx context.Context) error {
 	rampEnd := time.Now()
 	m.RSSRampPeak = peak.Load()
 	// Hold, sampling, so that the memory the ramp used can be collected.
+	// The idle CPU is read over the hold after its first ten seconds
+	// (half of it, if shorter), when the ramp's work is done.
+	skip := min(10*time.Second, r.cfg.Settle/2).Truncate(time.Second)
+	var idleLoad load
 	for t := time.Duration(0); t < r.cfg.Settle; t += time.Second {
+		if t == skip {
+			idleLoad = startLoad(r.srv)
+		}
 		if err := sleepCtx(ctx, time.Second); err != nil {
 			return err
 		}
 		if st, err := readStatus(r.srv.Pid); err == nil {
 			m.Series = append(m.Series, RSSSample{Seconds: time.Since(rampEnd).Seconds(), RSS: st.RSS})
 		}
+	}
+	if idleLoad.pid != 0 {
+		m.IdleCPU, _ = idleLoad.cores()
+		m.IdleCPUSeconds = time.Since(idleLoad.t).Seconds()
 	}
 	st, err := readStatus(r.srv.Pid)
 	if err != nil {
@@ -140,4 +151,28 @@ func (r *run) settled(ctx context.Context) (procStatus, error) {
 		}
 	}
 	return prev, err
+}
+
+// closeIdle closes the idle visitors' connections (the storm has dropped
+// and resumed them) to free sockets for the fan-out; the throughput phase
+// connects them again.
+func (r *run) closeIdle(ctx context.Context) error {
+	if len(r.vis) <= r.cfg.Visitors {
+		return nil
+	}
+	idle := r.vis[r.cfg.Visitors:]
+	r.logf("closing %d idle connections", len(idle))
+	var wg sync.WaitGroup
+	for part := range 16 {
+		wg.Go(func() {
+			for i := part; i < len(idle); i += 16 {
+				if idle[i].s != nil {
+					idle[i].s.Close()
+					idle[i].s = nil
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ctx.Err()
 }

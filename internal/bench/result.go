@@ -11,17 +11,23 @@ import (
 
 // Result is every figure of a run; it is also the JSON written by --json.
 type Result struct {
-	Version    string      `json:"version"`
-	Started    time.Time   `json:"started"`
-	Machine    Machine     `json:"machine"`
-	Settings   Settings    `json:"settings"`
-	Storage    Storage     `json:"storage"`
-	RoundTrip  []RoundTrip `json:"round_trip"`
-	Throughput Throughput  `json:"throughput"`
-	Memory     Memory      `json:"memory"`
-	Probe      []ProbeRun  `json:"store_probe,omitempty"`
-	Verify     Verify      `json:"verify"`
-	Notes      []string    `json:"notes,omitempty"`
+	Version    string       `json:"version"`
+	Started    time.Time    `json:"started"`
+	Machine    Machine      `json:"machine"`
+	Settings   Settings     `json:"settings"`
+	Storage    Storage      `json:"storage"`
+	RoundTrip  []RoundTrip  `json:"round_trip"`
+	Throughput Throughput   `json:"throughput"`
+	Memory     Memory       `json:"memory"`
+	Probe      []ProbeRun   `json:"store_probe,omitempty"`
+	Storm      Storm        `json:"reconnect_storm"`
+	FanOut     FanOut       `json:"fan_out"`
+	History    []HistoryRun `json:"history,omitempty"`
+	Goroutines *Goroutines  `json:"goroutines,omitempty"`
+	Weight     []Asset      `json:"weight"`
+	CrossNode  CrossNode    `json:"cross_node"`
+	Verify     Verify       `json:"verify"`
+	Notes      []string     `json:"notes,omitempty"`
 }
 
 // Machine is where the run happened.
@@ -119,6 +125,9 @@ type Memory struct {
 	GC            *GCFigures  `json:"gc_after_ramp,omitempty"`
 	Series        []RSSSample `json:"rss_after_ramp,omitempty"`
 	Goroutines    string      `json:"goroutines"`
+	// Server CPU while only the idle connections (and their pings) exist.
+	IdleCPU        float64 `json:"idle_cpu_cores"`
+	IdleCPUSeconds float64 `json:"idle_cpu_window_s"`
 }
 
 // GCFigures are what the server's garbage collector reported at the end of
@@ -255,6 +264,9 @@ func (r *Result) print(w io.Writer) {
 				kib(mem.PerConnLive), kib(mem.PerConnStacks))
 		}
 		p("    OS threads %d → %d; goroutines: %s", mem.ThreadsBefore, mem.ThreadsAfter, mem.Goroutines)
+		if mem.IdleCPUSeconds > 0 {
+			p("    server CPU while idle: %.1f%% of a core over %.0fs (target ≤ 5%%)", 100*mem.IdleCPU, mem.IdleCPUSeconds)
+		}
 	} else if mem.Idle > 0 {
 		p("    no memory figures (not a child process)")
 	}
@@ -265,6 +277,76 @@ func (r *Result) print(w io.Writer) {
 		for _, pr := range r.Probe {
 			p("    %8d %10.0f %14.1f %12.2f %12.2f", pr.Writers, pr.PerSec, pr.PerCommit, pr.Ack.P50, pr.Ack.P99)
 		}
+	}
+	if st := r.Storm; st.Dropped > 0 {
+		p("")
+		p("(e) Reconnect storm: %d visitor connections dropped at once while %.0f msgs/s flow", st.Dropped, st.Rate)
+		p("    resumed %d of %d; all back %.2fs after the drop (median %.2fs)   target ≤ 6 s", st.Resumed, st.Dropped, st.AllResumedSecs, st.P50ResumeSecs)
+		p("    flow: acked %d, reached agents %d, send errors %d; frames resent after resuming %d (dropped by the client, none shown twice)",
+			st.Acked, st.Received, st.SendErrors, st.Redelivered)
+		if st.RSSBefore > 0 {
+			p("    server RSS %s before, peak %s; CPU %.2f cores until all were back", mib(st.RSSBefore), mib(st.RSSPeak), st.ServerCPU)
+		}
+	}
+	if g := r.Goroutines; g != nil {
+		p("")
+		p("(f) Goroutines, in-process node, %d idle visitor WebSockets from a client without goroutines", g.Connections)
+		p("    %d before, %d connected: %.2f a connection (target ≤ 1); all dropped: %d after %.1fs, %d left over", g.Before, g.Connected, g.PerConn, g.AfterDrop, g.DrainSeconds, g.Leaked)
+	}
+	if fo := r.FanOut; fo.Subscribers > 0 {
+		p("")
+		p("(g) Fan-out: one message in a queued chat reaches every agent connection's inbox; %d connections (ramp %.1fs), %d publishes 500 ms apart", fo.Connected, fo.RampSeconds, fo.Publishes)
+		p("    %-16s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
+		dist("send → each", fo.Latency, "p50 ≤ 60, p99 ≤ 150 (at 10,000)")
+		p("    delivered %d of %d; CPU: server %.2f cores, load generator %.2f cores", fo.Delivered, fo.Expected, fo.ServerCPU, fo.BenchCPU)
+	}
+	for _, h := range r.History {
+		p("")
+		p("(h) History and inbox on %d messages in %d conversations (%d open), seeded in %.0fs, database %s; in-process through chat.Service",
+			h.Messages, h.Conversations, h.Open, h.SeedSeconds, mib(h.DBBytes))
+		p("    %-24s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
+		d := func(name string, x Dist, target string) {
+			p("    %-24s %8.2f %8.2f %8.2f %8.2f %8.2f   %s", name, x.P50, x.P90, x.P99, x.P999, x.Max, target)
+		}
+		d("last 50, 500-message chat", h.LastLong, "p99 ≤ 2")
+		d("last 50, any chat", h.LastAny, "p99 ≤ 2")
+		d("inbox, first page", h.Inbox, "p99 ≤ 10")
+		d("inbox, after 1,000", h.InboxDeep, "p99 ≤ 10")
+	}
+	if len(r.Weight) > 0 {
+		p("")
+		p("(i) Front-end weight, gzipped, from this binary's web/dist")
+		widget := 0
+		for _, a := range r.Weight {
+			if !a.Built {
+				p("    %-18s not in this build", a.Name)
+				continue
+			}
+			t := ""
+			if a.Target > 0 {
+				t = fmt.Sprintf("target ≤ %d", a.Target)
+			}
+			if a.Name == "widget-app.js" || a.Name == "widget-frame.css" {
+				widget += a.Gzipped
+			}
+			p("    %-18s %8d bytes, %8d gzipped   %s", a.Name, a.Bytes, a.Gzipped, t)
+		}
+		if widget > 0 {
+			p("    widget app and style sheet together: %d gzipped (target ≤ 25000)", widget)
+		}
+		p("    main-thread blocking in Chromium: not measured by this command")
+	}
+	p("")
+	if cn := r.CrossNode; cn.Status == "ran" {
+		p("(j) Cross-node round trip on PostgreSQL + NATS, %d shoppers on node A, open loop at %.0f msgs/s for %gs each", cn.Visitors, cn.OneNode.Rate, cn.OneNode.Seconds)
+		p("    %-16s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
+		dist("agents on A", cn.OneNode.Latency, "")
+		dist("agents on B", cn.TwoNodes.Latency, "added p99 ≤ 2")
+		p("    added p99 %.2f ms; acked %d + %d, reached agents %d + %d; lost %d, duplicates %d, gaps %d, undelivered %d",
+			cn.AddedP99, cn.OneNode.Acked, cn.TwoNodes.Acked, cn.OneNode.Received, cn.TwoNodes.Received,
+			cn.Verify.Lost, cn.Verify.Duplicates, cn.Verify.Gaps, cn.Verify.Undelivered)
+	} else {
+		p("Cross-node round trip: %s", cn.Status)
 	}
 	p("")
 	v := r.Verify

@@ -18,6 +18,7 @@ import (
 // the messages behind it instead of hiding them (no coordinated omission).
 type openState struct {
 	rate       float64
+	dur        time.Duration
 	visitors   int
 	start      atomic.Int64 // due time of message 0, as an offset from run.base
 	perVisitor int
@@ -30,7 +31,7 @@ type openState struct {
 // newOpenState makes a round trip's counters. They exist before any stream
 // does: the agents' reading goroutines use them.
 func newOpenState(visitors int, rate float64, dur time.Duration) *openState {
-	o := &openState{rate: rate, visitors: visitors, recv: make([][]uint32, visitors)}
+	o := &openState{rate: rate, dur: dur, visitors: visitors, recv: make([][]uint32, visitors)}
 	o.perVisitor = int(dur.Seconds()*rate/float64(visitors)) + 2
 	for i := range o.recv {
 		o.recv[i] = make([]uint32, o.perVisitor)
@@ -74,8 +75,9 @@ func (r *run) onAgentFrame(f client.Frame) {
 	o.rtt.add(now.Sub(r.base.Add(o.due(v, k))))
 }
 
-func (r *run) roundTrips(ctx context.Context) error {
-	for i := range r.open {
+// roundTrips runs the rates [from, to) one after another.
+func (r *run) roundTrips(ctx context.Context, from, to int) error {
+	for i := from; i < to; i++ {
 		if err := r.roundTrip(ctx, i); err != nil {
 			return err
 		}
@@ -88,7 +90,7 @@ func (r *run) roundTrips(ctx context.Context) error {
 // stream (round trip) and to its acknowledgement (durable commit).
 func (r *run) roundTrip(ctx context.Context, ri int) error {
 	o := r.open[ri]
-	n, rate, dur := r.cfg.Visitors, o.rate, r.cfg.Duration
+	n, rate, dur := r.cfg.Visitors, o.rate, o.dur
 	r.logf("round trip: %.0f msgs/s for %s", rate, dur)
 	load := startLoad(r.srv)
 	o.start.Store(int64(time.Since(r.base) + 100*time.Millisecond))

@@ -157,7 +157,9 @@ func (s *Service) Send(ctx context.Context, a Actor, in SendInput) (SendResult, 
 		var conv Conversation
 		var err error
 		if in.ConversationID != "" {
-			if conv, err = getConversation(ctx, tx, a.TenantID, in.ConversationID); err != nil {
+			// Read and lock the row in one statement; the rest of the
+			// write uses this copy.
+			if conv, err = lockConversation(ctx, tx, a.TenantID, in.ConversationID); err != nil {
 				return err
 			}
 			if a.Kind == VisitorActor && conv.VisitorID != a.ID {
@@ -177,7 +179,7 @@ func (s *Service) Send(ctx context.Context, a Actor, in SendInput) (SendResult, 
 		if a.Kind == VisitorActor {
 			conv, change, err = s.visitorConversation(ctx, tx, a, conv, now)
 		} else {
-			conv, err = s.agentConversation(ctx, tx, a, conv.ID, in.Kind)
+			conv, err = s.agentConversation(a, conv, in.Kind)
 			change.Previous, change.PreviousAssignee = conv.Status, conv.AssigneeID
 		}
 		if err != nil {
@@ -205,8 +207,8 @@ func (s *Service) Send(ctx context.Context, a Actor, in SendInput) (SendResult, 
 }
 
 // visitorConversation finds the conversation a visitor's message goes to:
-// the one named if still going, else the active one, else a new one linked
-// to the previous. An open conversation joins the queue.
+// the one named (already locked) if still going, else the active one, else
+// a new one linked to the previous. An open conversation joins the queue.
 func (s *Service) visitorConversation(ctx context.Context, tx *sql.Tx, a Actor, named Conversation, now time.Time) (Conversation, Change, error) {
 	var change Change
 	convID := named.ID
@@ -227,6 +229,9 @@ func (s *Service) visitorConversation(ctx context.Context, tx *sql.Tx, a Actor, 
 			return conv, change, err
 		}
 		change.Previous = ""
+	} else if convID == named.ID {
+		conv = named
+		change.Previous, change.PreviousAssignee = conv.Status, conv.AssigneeID
 	} else {
 		if conv, err = lockConversation(ctx, tx, a.TenantID, convID); err != nil {
 			return conv, change, err
@@ -268,13 +273,13 @@ func (s *Service) startTx(ctx context.Context, tx *sql.Tx, a Actor, status Statu
 	return c, err
 }
 
-// agentConversation locks the conversation an agent writes to and checks
-// that they may: notes go anywhere in the tenant; messages to the visitor
-// need the conversation assigned to the agent (or a supervisor joining).
-func (s *Service) agentConversation(ctx context.Context, tx *sql.Tx, a Actor, convID string, kind Kind) (Conversation, error) {
-	conv, err := lockConversation(ctx, tx, a.TenantID, convID)
-	if err != nil || kind == Note {
-		return conv, err
+// agentConversation checks that an agent may write to the conversation
+// (locked by the caller): notes go anywhere in the tenant; messages to the
+// visitor need the conversation assigned to the agent (or a supervisor
+// joining).
+func (s *Service) agentConversation(a Actor, conv Conversation, kind Kind) (Conversation, error) {
+	if kind == Note {
+		return conv, nil
 	}
 	if conv.Status == Closed {
 		return conv, apperr.New(apperr.Conflict, "the conversation is closed")

@@ -44,13 +44,29 @@ func nullString(s string) any {
 	return s
 }
 
+// queryRow and query run a statement on q; inside a group commit (q is the
+// write transaction) the statement is prepared once per batch.
+func queryRow(ctx context.Context, q db.Querier, query string, args ...any) *sql.Row {
+	if tx, ok := q.(*sql.Tx); ok {
+		return db.QueryRow(ctx, tx, query, args...)
+	}
+	return q.QueryRowContext(ctx, query, args...)
+}
+
+func query(ctx context.Context, q db.Querier, query string, args ...any) (*sql.Rows, error) {
+	if tx, ok := q.(*sql.Tx); ok {
+		return db.Query(ctx, tx, query, args...)
+	}
+	return q.QueryContext(ctx, query, args...)
+}
+
 func notFound() error { return apperr.New(apperr.NotFound, "no such conversation") }
 
 func getConversation(ctx context.Context, q db.Querier, tenantID, convID string) (Conversation, error) {
 	if !id.Valid(convID) {
 		return Conversation{}, notFound()
 	}
-	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+convColumns+` FROM conversations WHERE tenant_id = $1 AND id = $2`, tenantID, convID))
+	c, err := scanConversation(queryRow(ctx, q, `SELECT `+convColumns+` FROM conversations WHERE tenant_id = $1 AND id = $2`, tenantID, convID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, notFound()
 	}
@@ -63,7 +79,7 @@ func lockConversation(ctx context.Context, tx *sql.Tx, tenantID, convID string) 
 	if !id.Valid(convID) {
 		return Conversation{}, notFound()
 	}
-	c, err := scanConversation(tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq
+	c, err := scanConversation(db.QueryRow(ctx, tx, `UPDATE conversations SET last_seq = last_seq
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+convColumns, tenantID, convID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, notFound()
@@ -72,7 +88,7 @@ func lockConversation(ctx context.Context, tx *sql.Tx, tenantID, convID string) 
 }
 
 func activeConversation(ctx context.Context, q db.Querier, tenantID, visitorID string) (Conversation, bool, error) {
-	c, err := scanConversation(q.QueryRowContext(ctx, `SELECT `+convColumns+` FROM conversations
+	c, err := scanConversation(queryRow(ctx, q, `SELECT `+convColumns+` FROM conversations
 		WHERE tenant_id = $1 AND visitor_id = $2 AND status <> 'closed'`, tenantID, visitorID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, false, nil
@@ -115,7 +131,7 @@ func appendMessage(ctx context.Context, tx *sql.Tx, c *Conversation, m *Message,
 	if visible {
 		inc = 1
 	}
-	if err := tx.QueryRowContext(ctx, `UPDATE conversations SET last_seq = last_seq + 1, last_visitor_seq = last_visitor_seq + $1,
+	if err := db.QueryRow(ctx, tx, `UPDATE conversations SET last_seq = last_seq + 1, last_visitor_seq = last_visitor_seq + $1,
 		last_message_at = $2, last_activity_at = $2 WHERE tenant_id = $3 AND id = $4 RETURNING last_seq, last_visitor_seq`,
 		inc, now, c.TenantID, c.ID).Scan(&c.LastSeq, &c.LastVisitorSeq); err != nil {
 		return err
@@ -141,7 +157,7 @@ func appendMessage(ctx context.Context, tx *sql.Tx, c *Conversation, m *Message,
 	if visible {
 		vseq = m.VisitorSeq
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO messages
+	_, err := db.Exec(ctx, tx, `INSERT INTO messages
 		(id, tenant_id, conversation_id, seq, visitor_seq, sender_kind, sender_id, sender_name, client_msg_id, kind, body, event, data, attachment_id, created_at, body_lc)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		m.ID, m.TenantID, m.ConversationID, m.Seq, vseq, string(m.SenderKind), m.SenderID, m.SenderName, nullString(m.ClientMsgID),
@@ -179,8 +195,8 @@ func scanMessage(row interface{ Scan(...any) error }) (Message, error) {
 	return m, err
 }
 
-func queryMessages(ctx context.Context, q db.Querier, query string, args ...any) ([]Message, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+msgColumns+msgFrom+query, args...)
+func queryMessages(ctx context.Context, q db.Querier, where string, args ...any) ([]Message, error) {
+	rows, err := query(ctx, q, `SELECT `+msgColumns+msgFrom+where, args...)
 	if err != nil {
 		return nil, err
 	}

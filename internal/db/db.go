@@ -71,6 +71,7 @@ type DB struct {
 	wg           sync.WaitGroup
 	stats        Stats
 	statsMu      sync.Mutex
+	stmts        *stmtCache // statements of the write path, see stmt.go
 }
 
 // Stats counts group commits, for benchmarks and metrics.
@@ -169,6 +170,7 @@ func newDB(dialect Dialect, read, write *sql.DB, writers int, batchTimeout time.
 		log:          o.Logger,
 		maxBatch:     o.MaxBatch,
 		ops:          make(chan *op, 4*o.MaxBatch),
+		stmts:        &stmtCache{pooled: map[string]*sql.Stmt{}},
 	}
 	for range writers {
 		d.wg.Add(1)

@@ -121,6 +121,8 @@ func (d *DB) commit(batch []*op) {
 		return
 	}
 	useSavepoints := len(batch) > 1
+	stmts := &txStmts{tx: tx, cache: d.stmts, m: map[string]*sql.Stmt{}}
+	defer d.prepareWanted() // after the commit or rollback below
 	ok := batch[:0:0]
 	for i, o := range batch {
 		if err := o.ctx.Err(); err != nil {
@@ -128,7 +130,7 @@ func (d *DB) commit(batch []*op) {
 			continue
 		}
 		if useSavepoints {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if _, err := Exec(withStmtCache(ctx, stmts), tx, "SAVEPOINT w"); err != nil {
 				if d.connLost(ctx, err) {
 					lost(tx, append(ok, batch[i:]...), err)
 					return
@@ -137,7 +139,7 @@ func (d *DB) commit(batch []*op) {
 				return
 			}
 		}
-		fnErr := runFn(context.WithoutCancel(o.ctx), tx, o.fn)
+		fnErr := runFn(withStmtCache(context.WithoutCancel(o.ctx), stmts), tx, o.fn)
 		if fnErr != nil && d.connLost(ctx, fnErr) {
 			lost(tx, append(ok, batch[i:]...), fnErr)
 			return
@@ -185,7 +187,7 @@ func (d *DB) commit(batch []*op) {
 			ok = append(ok, o)
 		}
 		if useSavepoints {
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			if _, err := Exec(withStmtCache(ctx, stmts), tx, "RELEASE SAVEPOINT w"); err != nil {
 				if d.connLost(ctx, err) {
 					lost(tx, append(ok, batch[i+1:]...), err)
 					return

@@ -3,52 +3,48 @@ package realtime
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"tiski/internal/apperr"
+	"tiski/internal/realtime/wsproto"
 )
 
 // writeTimeout bounds one frame write; a client that takes longer is gone.
 const writeTimeout = 10 * time.Second
 
-type wsTransport struct{ ws *websocket.Conn }
+type wsTransport struct{ ws *wsproto.Conn }
 
-func (t *wsTransport) write(ctx context.Context, f outFrame) error {
+func (t *wsTransport) write(_ context.Context, f outFrame) error {
 	if f.comment {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return t.ws.Write(ctx, websocket.MessageText, f.data)
+	return t.ws.WriteText(f.data, writeTimeout)
 }
 
 func (t *wsTransport) close(code int, reason string) {
-	// Close waits for the peer's close frame; never make the caller wait.
-	go t.ws.Close(websocket.StatusCode(code), reason)
+	// Sending the close frame may wait behind a frame being written to a
+	// slow client; never make the caller (often a publisher) wait.
+	go t.ws.Close(code, reason)
 }
 
-// ServeWS upgrades the request to a WebSocket and runs the connection until
-// it ends. The caller has already checked the request's origin and, for
-// agents, their session; auth completes the principal from the hello frame.
+// ServeWS upgrades the request to a WebSocket, greets the client and hands
+// the connection to a reader goroutine of its own, then returns: net/http's
+// request, response and handler stack are released while the connection
+// lives on with one small goroutine. The caller has already checked the
+// request's origin and, for agents, their session; auth completes the
+// principal from the hello frame.
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, auth Authenticator) {
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // origin checked against the site's allowed origins by the caller
-		CompressionMode:    websocket.CompressionDisabled,
-	})
+	ws, err := wsproto.Accept(w, r, MaxFrameBytes)
 	if err != nil {
 		return // Accept has answered the client
 	}
-	ws.SetReadLimit(MaxFrameBytes)
 	// The connection outlives the request context's usual meaning; it ends
 	// when the client goes, the hub shuts down, or an error closes it.
 	ctx := context.WithoutCancel(r.Context())
 
-	helloCtx, cancel := context.WithTimeout(ctx, h.opts.HelloTimeout)
-	hello, code, err := h.readHello(helloCtx, ws)
-	cancel()
+	hello, code, err := h.readHello(ws)
 	if err != nil {
 		h.refuse(ws, code, err)
 		return
@@ -65,19 +61,27 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, auth Authenticator
 		c.close(CloseGoingAway, "could not start")
 		return
 	}
+	go h.readLoop(c, ws)
+}
+
+// readLoop reads the client's frames until the connection ends. While idle
+// it is blocked in the network poller with a shallow stack; the socket's
+// read deadline enforces the idle timeout.
+func (h *Hub) readLoop(c *Conn, ws *wsproto.Conn) {
 	for {
-		rctx, cancel := context.WithTimeout(c.ctx, h.opts.IdleTimeout)
-		typ, data, err := ws.Read(rctx)
-		cancel()
+		typ, data, err := ws.ReadMessage(h.opts.IdleTimeout)
 		if err != nil {
 			code := 1000
-			if s := websocket.CloseStatus(err); s != -1 {
-				code = int(s)
+			if s := wsproto.CloseStatus(err); s != -1 {
+				code = s
 			}
 			c.close(code, "")
+			// The socket ends in every case, also when the close above
+			// had already run (its close frame then awaits the answer).
+			ws.Close(code, "")
 			return
 		}
-		if typ != websocket.MessageText {
+		if typ != wsproto.OpText {
 			c.handleBad(apperr.New(apperr.Invalid, "frames are JSON text"), nil)
 			continue
 		}
@@ -90,15 +94,16 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, auth Authenticator
 	}
 }
 
-func (h *Hub) readHello(ctx context.Context, ws *websocket.Conn) (*ClientFrame, int, error) {
-	typ, data, err := ws.Read(ctx)
+func (h *Hub) readHello(ws *wsproto.Conn) (*ClientFrame, int, error) {
+	typ, data, err := ws.ReadMessage(h.opts.HelloTimeout)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
 			return nil, CloseBadFrame, apperr.New(apperr.Invalid, "no hello in time")
 		}
 		return nil, CloseBadFrame, err
 	}
-	if typ != websocket.MessageText {
+	if typ != wsproto.OpText {
 		return nil, CloseBadFrame, apperr.New(apperr.Invalid, "frames are JSON text")
 	}
 	f, err := DecodeClientFrame(data)
@@ -115,15 +120,13 @@ func (h *Hub) readHello(ctx context.Context, ws *websocket.Conn) (*ClientFrame, 
 }
 
 // refuse tells a client why it cannot connect, then closes.
-func (h *Hub) refuse(ws *websocket.Conn, code int, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	_ = ws.Write(ctx, websocket.MessageText, errorFrameFor(err, nil))
+func (h *Hub) refuse(ws *wsproto.Conn, code int, err error) {
+	_ = ws.WriteText(errorFrameFor(err, nil), time.Second)
 	reason := apperr.As(err).Message
 	if len(reason) > 120 {
 		reason = reason[:120]
 	}
-	go ws.Close(websocket.StatusCode(code), reason)
+	ws.Close(code, reason)
 }
 
 // handleBad answers a frame that could not be decoded; f is what could be
