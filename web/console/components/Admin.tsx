@@ -306,7 +306,7 @@ function Users() {
             <tr key={u.id} class={u.disabled ? 'row-disabled' : ''}>
               <td>
                 <span class="person">
-                  <Avatar id={u.id} name={u.name} small />
+                  <Avatar id={u.id} name={u.name} photo={u.photo_url} small />
                   <span>
                     {u.name}
                     <small>{u.email}</small>
