@@ -43,6 +43,8 @@ test('agent photos in the widget and the console', async (t) => {
   await dialog.getByTestId('photo-file').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
   await eventually(async () => (await top.getAttribute('src')) !== before, 10000, 'the new photo in the top bar');
   await eventually(() => loaded(top), 10000, 'the uploaded photo to load');
+  await eventually(() => loaded(dialog.locator('.photo-preview img')), 10000, 'the preview to load');
+  await shoot(con.page, 'console-photo');
   await dialog.getByTestId('photo-remove').click();
   await con.page.getByTestId('my-photo').locator('.avatar:not(.avatar-photo)').waitFor();
   assert.equal(await con.page.getByTestId('my-photo').locator('img').count(), 0);
