@@ -3,6 +3,7 @@ package user_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
@@ -91,6 +92,12 @@ func TestNormalizePhoto(t *testing.T) {
 	}
 	if bytes.Contains(out, []byte("secret")) || bytes.Contains(out, []byte("Exif")) {
 		t.Fatal("EXIF metadata survived re-encoding")
+	}
+
+	// A 1×1 lossless WebP is accepted and becomes a PNG like any other.
+	webp, _ := base64.StdEncoding.DecodeString("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
+	if out, err := user.NormalizePhoto(webp); err != nil || !bytes.HasPrefix(out, []byte("\x89PNG")) {
+		t.Fatalf("WebP: %v", err)
 	}
 
 	var g bytes.Buffer
