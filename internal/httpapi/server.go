@@ -138,6 +138,7 @@ func (s *Server) routes() {
 	s.widgetRoutes(m)
 	s.consoleRoutes(m)
 	s.teamRoutes(m)
+	s.photoRoutes(m)
 }
 
 // ServeHTTP runs the middleware common to every request.
