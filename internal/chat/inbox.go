@@ -90,7 +90,7 @@ func (s *Service) Queue(ctx context.Context, tenantID, readerID string) ([]Inbox
 
 // AllOpen lists every conversation that is not closed (supervisors).
 func (s *Service) AllOpen(ctx context.Context, tenantID, readerID string) ([]InboxItem, error) {
-	return s.items(ctx, `WHERE c.tenant_id = $2 AND c.status IN ('open', 'queued', 'assigned')
+	return s.items(ctx, `WHERE c.tenant_id = $2 AND c.status <> 'closed'
 		ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 1000`, readerID, tenantID)
 }
 

@@ -61,8 +61,12 @@ func Seed(ctx context.Context, srv *server.Server, shopOrigin string) (site.Site
 			return site.Site{}, err
 		}
 		for _, a := range Agents {
-			if _, err := srv.Users.Create(ctx, res.Tenant.ID, user.New{Email: a.Email, Name: a.Name, Role: a.Role,
-				Password: a.Password, MaxChats: 3}); err != nil {
+			u, err := srv.Users.Create(ctx, res.Tenant.ID, user.New{Email: a.Email, Name: a.Name, Role: a.Role,
+				Password: a.Password, MaxChats: 3})
+			if err != nil {
+				return site.Site{}, err
+			}
+			if _, err := srv.Users.SetPhoto(ctx, res.Tenant.ID, u.ID, portrait(a.Name)); err != nil {
 				return site.Site{}, err
 			}
 		}

@@ -167,7 +167,7 @@ func (s *Server) visitorPanel(w http.ResponseWriter, r *http.Request, ar *agentR
 		return
 	}
 	p := visitorPanel{Visitor: v, Site: panelSite{ID: st.ID, Name: st.Name, Timezone: st.Timezone}, Device: v.Device,
-		Timezone: v.Timezone, Events: v.Events}
+		Browser: v.Browser, OS: v.OS, Timezone: v.Timezone, Events: v.Events}
 	if p.Pages, err = s.Visitors.Pages(ctx, c.TenantID, v.ID, 20); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -51,9 +51,14 @@ type errorDetail struct {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := apperr.As(err)
 	status := Status(e)
-	if status >= 500 {
+	switch {
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		// The client went away (a closed tab, a dropped connection): not
+		// the server's failure, and a mass drop would flood the log.
+		s.log.Debug("client gone", "method", r.Method, "path", r.URL.Path, "err", err)
+	case status >= 500:
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	} else {
+	default:
 		s.log.Debug("request refused", "method", r.Method, "path", r.URL.Path, "code", e.Code, "msg", e.Message)
 	}
 	if e.RetryAfter > 0 {

@@ -139,6 +139,7 @@ func (s *Server) routes() {
 	s.consoleRoutes(m)
 	s.teamRoutes(m)
 	s.offlineRoutes(m)
+	s.photoRoutes(m)
 }
 
 // ServeHTTP runs the middleware common to every request.

@@ -10,6 +10,7 @@ import (
 	"tiski/internal/chat"
 	"tiski/internal/realtime"
 	"tiski/internal/site"
+	"tiski/internal/user"
 	"tiski/internal/visitor"
 )
 
@@ -116,6 +117,8 @@ type publicSite struct {
 	Available bool `json:"available"`
 	// Agents are the first names of agents online, for the greeting.
 	Agents []string `json:"agents"`
+	// Team is the same agents with their photos, for the header's avatar.
+	Team []user.OnlineAgent `json:"team"`
 	// Topics are the departments a pre-chat form offers.
 	Topics []publicTopic `json:"topics"`
 }
@@ -126,15 +129,15 @@ type publicTopic struct {
 }
 
 func (s *Server) siteConfig(w http.ResponseWriter, r *http.Request, vr *visitorReq) {
-	names, err := s.Users.OnlineNames(r.Context(), vr.site.TenantID, 3)
+	team, err := s.Users.OnlineAgents(r.Context(), vr.site.TenantID, 3)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	for i, n := range names { // first names only: shoppers need no more
-		if f, _, ok := strings.Cut(n, " "); ok {
-			names[i] = f
-		}
+	names := make([]string, len(team))
+	for i := range team { // first names only: shoppers need no more
+		team[i].Name, _, _ = strings.Cut(team[i].Name, " ")
+		names[i] = team[i].Name
 	}
 	topics := []publicTopic{}
 	if vr.site.Settings.Prechat.Enabled {
@@ -149,7 +152,7 @@ func (s *Server) siteConfig(w http.ResponseWriter, r *http.Request, vr *visitorR
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, 200, publicSite{Name: vr.site.Name, Language: vr.site.Language, Languages: site.Languages,
-		Settings: vr.site.Settings, Available: len(names) > 0, Agents: names, Topics: topics})
+		Settings: vr.site.Settings, Available: len(names) > 0, Agents: names, Team: team, Topics: topics})
 }
 
 type newVisitorReq struct {

@@ -13,6 +13,7 @@ import (
 	"tiski/internal/chat"
 	"tiski/internal/id"
 	"tiski/internal/mail"
+	"tiski/internal/useragent"
 	"tiski/internal/validate"
 	"tiski/internal/visitor"
 )
@@ -40,8 +41,10 @@ func (s *Server) recordPages(w http.ResponseWriter, r *http.Request, vr *visitor
 		s.writeError(w, r, apperr.FieldError("pages", "send at least one page"))
 		return
 	}
+	browser, os := useragent.Parse(r.UserAgent())
 	err := s.Visitors.RecordPages(r.Context(), vr.site.TenantID, vr.visitor.ID, req.Pages,
-		visitor.Device{Kind: req.Device, Timezone: req.Timezone, UTCOffset: req.UTCOffset, Language: req.Language})
+		visitor.Device{Kind: req.Device, Timezone: req.Timezone, UTCOffset: req.UTCOffset, Language: req.Language,
+			Browser: browser, OS: os})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

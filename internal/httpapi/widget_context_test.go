@@ -162,7 +162,9 @@ func TestWidgetFrame(t *testing.T) {
 // and the shop-verified identity reach the agent's view of the visitor.
 func TestWidgetContextForAgents(t *testing.T) {
 	w := newWorld(t)
-	visA := []opt{origin(testsrv.ShopOrigin), bearer(w.visA.Token), jsonCT}
+	// The shopper's browser is named from its User-Agent header.
+	visA := []opt{origin(testsrv.ShopOrigin), bearer(w.visA.Token), jsonCT,
+		hdr("User-Agent", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36")}
 	post := func(path, body string, status int) reply {
 		t.Helper()
 		r := send(t, w.env.URL, "POST", w.wA+path, []byte(body), visA...)
@@ -190,7 +192,7 @@ func TestWidgetContextForAgents(t *testing.T) {
 	if got.CustomerID != "cust-42" || got.Email != "aapo@example.com" {
 		t.Errorf("identity not stored: %+v", got)
 	}
-	if got.Device != "mobile" || got.Timezone != "Europe/Stockholm" || got.UTCOffset != 60 || got.Language != "sv" {
+	if got.Device != "mobile" || got.Browser != "Chrome" || got.OS != "Android" || got.Timezone != "Europe/Stockholm" || got.UTCOffset != 60 || got.Language != "sv" {
 		t.Errorf("device not stored: %+v", got)
 	}
 	loc, _ := time.LoadLocation("Europe/Stockholm")
@@ -248,7 +250,9 @@ func TestOfflineAndTranscriptMail(t *testing.T) {
 		t.Errorf("the visitor's contact was not kept: %+v", v)
 	}
 
-	visA := []opt{origin(testsrv.ShopOrigin), bearer(w.visA.Token), jsonCT}
+	// The shopper's browser is named from its User-Agent header.
+	visA := []opt{origin(testsrv.ShopOrigin), bearer(w.visA.Token), jsonCT,
+		hdr("User-Agent", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36")}
 	tr := w.wA + "/conversations/" + w.convA + "/transcript"
 	for i := 0; i < 3; i++ {
 		if r := send(t, w.env.URL, "POST", tr, []byte(`{"email":"aapo@example.com","language":"fi"}`), visA...); r.status != 202 {

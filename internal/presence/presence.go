@@ -35,6 +35,7 @@ type State struct {
 	Departments  []string    `json:"departments"`
 	Connected    bool        `json:"connected"`
 	LastActiveAt *time.Time  `json:"last_active_at,omitempty"`
+	PhotoURL     string      `json:"photo_url"`
 }
 
 // Announcer sends an agent's state to the tenant's consoles.
@@ -255,7 +256,7 @@ func (s *Service) stateOf(u user.User, load int, lastSeen *time.Time) State {
 		deps = []string{}
 	}
 	return State{ID: u.ID, Name: u.Name, Role: u.Role, Status: u.Status, Load: load, MaxChats: u.MaxChats,
-		Departments: deps, LastActiveAt: u.LastActiveAt,
+		Departments: deps, LastActiveAt: u.LastActiveAt, PhotoURL: u.PhotoURL,
 		Connected: lastSeen != nil && s.clock.Now().Sub(*lastSeen) < s.opts.Grace}
 }
 

@@ -2,23 +2,32 @@ package user
 
 import "context"
 
-// OnlineNames returns the names of up to limit agents of the tenant who are
-// online now, for the widget's greeting ("Aino is here to help").
-func (s *Store) OnlineNames(ctx context.Context, tenantID string, limit int) ([]string, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT name FROM users
+// OnlineAgent is what the widget may know of an agent who is online.
+type OnlineAgent struct {
+	Name     string `json:"name"`
+	PhotoURL string `json:"photo_url"`
+}
+
+// OnlineAgents returns up to limit agents of the tenant who are online now,
+// most recently active first, for the widget's header and greeting
+// ("Aino is here to help").
+func (s *Store) OnlineAgents(ctx context.Context, tenantID string, limit int) ([]OnlineAgent, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT name, photo_key FROM users
 		WHERE tenant_id = $1 AND status = 'online' AND disabled = FALSE
 		ORDER BY last_active_at DESC, name LIMIT $2`, tenantID, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []string{}
+	out := []OnlineAgent{}
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var a OnlineAgent
+		var key string
+		if err := rows.Scan(&a.Name, &key); err != nil {
 			return nil, err
 		}
-		out = append(out, n)
+		a.PhotoURL = PhotoURL(key)
+		out = append(out, a)
 	}
 	return out, rows.Err()
 }

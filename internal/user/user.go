@@ -69,6 +69,8 @@ type User struct {
 	LastActiveAt *time.Time `json:"last_active_at,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
+	// PhotoURL is the profile photo's public address; "" shows initials.
+	PhotoURL     string `json:"photo_url"`
 	passwordHash string
 }
 
@@ -173,13 +175,15 @@ func Insert(ctx context.Context, q db.Querier, u User) error {
 	return err
 }
 
-const columns = `id, tenant_id, email, name, role, password_hash, status, max_chats, disabled, last_active_at, created_at, updated_at`
+const columns = `id, tenant_id, email, name, role, password_hash, status, max_chats, disabled, last_active_at, created_at, updated_at, photo_key`
 
 func scan(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var last sql.NullTime
+	var photoKey string
 	err := row.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &u.Role, &u.passwordHash, &u.Status, &u.MaxChats,
-		&u.Disabled, &last, &u.CreatedAt, &u.UpdatedAt)
+		&u.Disabled, &last, &u.CreatedAt, &u.UpdatedAt, &photoKey)
+	u.PhotoURL = PhotoURL(photoKey)
 	if last.Valid {
 		u.LastActiveAt = &last.Time
 	}

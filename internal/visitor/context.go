@@ -35,6 +35,10 @@ type Device struct {
 	Timezone  string `json:"timezone"`   // IANA name, e.g. Europe/Helsinki
 	UTCOffset int    `json:"utc_offset"` // minutes east of UTC
 	Language  string `json:"language"`
+	// Browser and OS are named by the server from the request's
+	// User-Agent header, never taken from the widget's JSON.
+	Browser string `json:"-"`
+	OS      string `json:"-"`
 }
 
 // TrackedEvent is something the shop reported through Tiski('track', …).
@@ -111,8 +115,8 @@ func (s *Store) RecordPages(ctx context.Context, tenantID, visitorID string, pag
 	}
 	return s.db.Write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE visitors SET device = $1, timezone = $2, utc_offset = $3,
-			language = CASE WHEN $4 = '' THEN language ELSE $4 END WHERE tenant_id = $5 AND id = $6`,
-			d.Kind, d.Timezone, d.UTCOffset, d.Language, tenantID, visitorID)
+			language = CASE WHEN $4 = '' THEN language ELSE $4 END, browser = $7, os = $8 WHERE tenant_id = $5 AND id = $6`,
+			d.Kind, d.Timezone, d.UTCOffset, d.Language, tenantID, visitorID, d.Browser, d.OS)
 		if err != nil {
 			return err
 		}

@@ -31,6 +31,8 @@ type Visitor struct {
 	LastSeenAt time.Time         `json:"last_seen_at"`
 	// What the widget reports, for agents (context.go).
 	Device    string `json:"device"`
+	Browser   string `json:"browser"`
+	OS        string `json:"os"`
 	Timezone  string `json:"timezone"`
 	UTCOffset int    `json:"utc_offset"`
 	// LocalTime is the shopper's clock now, as "15:04" (when known).
@@ -78,14 +80,14 @@ func (s *Store) Create(ctx context.Context, tenantID, siteID, language string) (
 	return v, token, nil
 }
 
-const columns = `id, tenant_id, site_id, name, email, customer_id, language, attributes, created_at, last_seen_at, token_expires_at, device, timezone, utc_offset`
+const columns = `id, tenant_id, site_id, name, email, customer_id, language, attributes, created_at, last_seen_at, token_expires_at, device, browser, os, timezone, utc_offset`
 
 func scan(row interface{ Scan(...any) error }) (Visitor, error) {
 	var v Visitor
 	var customer sql.NullString
 	var attrs string
 	if err := row.Scan(&v.ID, &v.TenantID, &v.SiteID, &v.Name, &v.Email, &customer, &v.Language, &attrs,
-		&v.CreatedAt, &v.LastSeenAt, &v.tokenExp, &v.Device, &v.Timezone, &v.UTCOffset); err != nil {
+		&v.CreatedAt, &v.LastSeenAt, &v.tokenExp, &v.Device, &v.Browser, &v.OS, &v.Timezone, &v.UTCOffset); err != nil {
 		return v, err
 	}
 	v.CustomerID = customer.String

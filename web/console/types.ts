@@ -16,6 +16,7 @@ export interface User {
   language?: string;
   load?: number;
   last_active_at?: string;
+  photo_url?: string;
 }
 
 export interface Me {
@@ -94,6 +95,7 @@ export interface AgentState {
   departments: string[] | null;
   connected: boolean;
   last_active_at?: string;
+  photo_url?: string;
 }
 
 export interface Page {

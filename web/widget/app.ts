@@ -4,13 +4,14 @@
 // visitor), the realtime stream in stream.ts, and postMessage to the shop's
 // page with its exact origin.
 import { Api, ApiError } from './api';
-import { h, linkify, initials } from './dom';
+import { h, linkify, setAvatar } from './dom';
 import { locales, pickLanguage, fmt, type Strings } from './i18n/index';
 import type { FrameMsg, HostMsg } from './protocol';
 import { Stream, type Conv, type Msg, type State } from './stream';
 
 interface SiteConfig {
   name: string; language: string; available: boolean; agents: string[];
+  team?: { name: string; photo_url: string }[];
   topics: { id: string; name: string }[];
   settings: {
     color: string; position: 'left' | 'right'; greeting: Record<string, string>; label?: Record<string, string>; lock_language: boolean;
@@ -304,9 +305,10 @@ async function loadConfig(): Promise<void> {
 async function refreshConfig(): Promise<void> {
   try {
     const fresh = await api.call<SiteConfig>('GET', '');
-    if (cfg && (fresh.available !== cfg.available || fresh.agents.join() !== cfg.agents.join())) {
+    if (cfg && (fresh.available !== cfg.available || JSON.stringify(fresh.team) !== JSON.stringify(cfg.team))) {
       cfg.available = fresh.available;
       cfg.agents = fresh.agents;
+      cfg.team = fresh.team;
       render();
     }
   } catch { /* keep what we know */ }
@@ -323,6 +325,13 @@ const el = {
 
 function current(): Conv | undefined {
   return stream.current();
+}
+
+/** The photo of an online agent, matched by first name ('' for none). */
+function photoOf(name: string): string {
+  const first = name.split(' ')[0];
+  const a = cfg && cfg.team && cfg.team.find(x => x.name === first);
+  return a ? a.photo_url : '';
 }
 
 function agentName(): string {
@@ -504,7 +513,7 @@ function render(): void {
   const agent = lastAgent() || agentName();
   el.title.textContent = agent || cfg.name || t.title;
   el.sub.textContent = cfg.available ? (agent ? t.replyTime : t.online) : t.offlineTitle;
-  el.avatar.textContent = initials(agent || cfg.name || t.title);
+  setAvatar(el.avatar, agent || cfg.name || t.title, agent ? photoOf(agent) : '');
   el.avatar.classList.toggle('online', cfg.available);
   (el.head.querySelector('.end') as HTMLElement).hidden = !(c && c.status !== 'closed' && c.msgs.length);
   const main = el.panel.querySelector('.main')!;
@@ -646,7 +655,11 @@ function eventText(m: Msg): string {
 
 function row(from: { kind: string; name: string }, content: Node[], at: string, head: boolean, m?: Msg, c?: Conv): HTMLLIElement {
   const li = h('li', { class: 'row ' + from.kind + (head ? ' first' : '') });
-  if (from.kind !== 'visitor') li.append(h('span', { class: 'avatar' + (head ? '' : ' ghost'), 'aria-hidden': 'true', text: initials(from.name) }));
+  if (from.kind !== 'visitor') {
+    const av = h('span', { class: 'avatar' + (head ? '' : ' ghost'), 'aria-hidden': 'true' });
+    setAvatar(av, from.name, from.kind === 'agent' ? photoOf(from.name) : '');
+    li.append(av);
+  }
   const meta = head || at ? h('p', { class: 'meta' }, head ? h('span', { class: 'name', text: from.name }) : null,
     at ? h('time', { text: at, datetime: m ? m.at : '' }) : null) : null;
   li.append(h('div', { class: 'col' }, meta, h('div', { class: 'bubble' }, ...content)));

@@ -54,3 +54,25 @@ export function initials(name: string): string {
   const s = parts.length > 1 ? parts[0][0] + parts[parts.length - 1][0] : (parts[0] || '?')[0];
   return s.toUpperCase();
 }
+
+/**
+ * Shows a photo in an avatar, or the name's initials when there is none or
+ * it fails to load. Leaves the element alone when nothing changed, so that
+ * re-renders do not reload the image.
+ */
+export function setAvatar(el: HTMLElement, name: string, photo: string): void {
+  const want = photo ? 'p:' + photo : 'i:' + initials(name);
+  if (el.dataset.shows === want) return;
+  el.dataset.shows = want;
+  el.textContent = '';
+  if (!photo) {
+    el.textContent = initials(name);
+    return;
+  }
+  const img = h('img', { src: photo, alt: name, width: 40, height: 40, decoding: 'async' });
+  img.addEventListener('error', () => {
+    el.dataset.shows = 'i:' + initials(name);
+    el.textContent = initials(name);
+  });
+  el.append(img);
+}

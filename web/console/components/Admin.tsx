@@ -306,7 +306,7 @@ function Users() {
             <tr key={u.id} class={u.disabled ? 'row-disabled' : ''}>
               <td>
                 <span class="person">
-                  <Avatar id={u.id} name={u.name} small />
+                  <Avatar id={u.id} name={u.name} photo={u.photo_url} small />
                   <span>
                     {u.name}
                     <small>{u.email}</small>
@@ -322,6 +322,14 @@ function Users() {
               <td>
                 <div class="row-actions">
                   <button class="btn btn-sm" disabled={rank[u.role] > rank[mine]} onClick={() => setEdit(u)}>{t('admin.edit')}</button>
+                  {u.photo_url && rank[u.role] <= rank[mine] && (
+                    <button class="btn btn-sm btn-ghost" data-testid="user-photo-remove" onClick={async () => {
+                      // An admin can take down a photo that does not suit the team.
+                      if ((await attempt(() => api('DELETE', '/users/' + encodeURIComponent(u.id) + '/photo'), t('admin.saved'))) !== null) await loadTeam();
+                    }}>
+                      {t('photo.remove')}
+                    </button>
+                  )}
                 </div>
               </td>
             </tr>

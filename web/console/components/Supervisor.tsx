@@ -60,7 +60,7 @@ export function Supervisor() {
                 <tr key={a.id} data-agent={a.id}>
                   <td>
                     <span class="person">
-                      <Avatar id={a.id} name={a.name} small />
+                      <Avatar id={a.id} name={a.name} photo={a.photo_url} small />
                       <span>
                         {a.name}
                         <small>{t(('role.' + a.role) as 'role.agent')}{deptNames(a)}</small>

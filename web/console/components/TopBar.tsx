@@ -6,6 +6,7 @@ import { askPermission, isMuted, permission, setMuted } from '../notify';
 import { LangPicker } from './LangPicker';
 import { Avatar } from './Avatar';
 import { Icon } from './Icon';
+import { PhotoDialog } from './PhotoDialog';
 
 const statuses: Presence[] = ['online', 'away', 'offline'];
 
@@ -13,6 +14,7 @@ export function TopBar() {
   const u = me.value!.user;
   const [muted, setM] = useState(isMuted());
   const [perm, setPerm] = useState(permission());
+  const [photoOpen, setPhotoOpen] = useState(false);
   const nav: [Route, string, boolean][] = [
     ['chats', t('nav.chats'), true],
     ['history', t('nav.history'), true],
@@ -88,13 +90,17 @@ export function TopBar() {
         </button>
         <LangPicker />
         <div class="me">
-          <Avatar id={u.id} name={u.name} small />
+          <button type="button" class="me-photo" title={t('photo.title')} aria-label={t('photo.title')}
+            data-testid="my-photo" onClick={() => setPhotoOpen(true)}>
+            <Avatar id={u.id} name={u.name} photo={u.photo_url} small />
+          </button>
           <span class="me-name">{u.name}</span>
           <button class="btn btn-ghost btn-sm" onClick={() => void logout()}>
             {t('nav.signOut')}
           </button>
         </div>
       </div>
+      {photoOpen && <PhotoDialog onClose={() => setPhotoOpen(false)} />}
     </header>
   );
 }
