@@ -43,6 +43,9 @@ test('agent photos in the widget and the console', async (t) => {
   await dialog.getByTestId('photo-file').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
   await eventually(async () => (await top.getAttribute('src')) !== before, 10000, 'the new photo in the top bar');
   await eventually(() => loaded(top), 10000, 'the uploaded photo to load');
+  // The photo is drawn at the avatar's size, not its own 128 px.
+  const box = await top.boundingBox();
+  assert.ok(box && box.width <= 40 && box.height <= 40, `top-bar photo drawn at ${JSON.stringify(box)}`);
   await eventually(() => loaded(dialog.locator('.photo-preview img')), 10000, 'the preview to load');
   await shoot(con.page, 'console-photo');
   await dialog.getByTestId('photo-remove').click();
