@@ -175,11 +175,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u user.Use
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: token, Path: "/", HttpOnly: true, Secure: s.secure(r),
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.Sessions.MaxAge / time.Second)})
 	me, err := s.me(r, u, sess.CSRFToken)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, me)
+	s.respond(w, r, err, 200, me)
 }
 
 // me is the console's start-up data: who, which tenant, the CSRF token and
@@ -214,11 +210,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 
 func (s *Server) consoleMe(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	me, err := s.me(r, ar.user, ar.session.CSRFToken)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, me)
+	s.respond(w, r, err, 200, me)
 }
 
 type statusReq struct {
@@ -236,11 +228,7 @@ func (s *Server) setStatus(w http.ResponseWriter, r *http.Request, ar *agentReq)
 		return
 	}
 	u, err := s.Users.Get(r.Context(), ar.user.TenantID, ar.user.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, u)
+	s.respond(w, r, err, 200, u)
 }
 
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -275,11 +263,7 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	}
 	f.Limit = limit
 	cs, err := s.Chat.Inbox(r.Context(), ar.user.TenantID, f)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"conversations": cs})
+	s.respond(w, r, err, 200, map[string]any{"conversations": cs})
 }
 
 type conversationResp struct {
@@ -356,29 +340,17 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 		}
 	}
 	c, err := s.Chat.Assign(r.Context(), ar.actor, r.PathValue("id"), req.AgentID, req.Note)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, c)
+	s.respond(w, r, err, 200, c)
 }
 
 func (s *Server) release(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	c, err := s.Chat.Release(r.Context(), ar.actor, r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, c)
+	s.respond(w, r, err, 200, c)
 }
 
 func (s *Server) agentClose(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	c, err := s.Chat.Close(r.Context(), ar.actor, r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, c)
+	s.respond(w, r, err, 200, c)
 }
 
 func (s *Server) agentUpload(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -387,11 +359,7 @@ func (s *Server) agentUpload(w http.ResponseWriter, r *http.Request, ar *agentRe
 
 func (s *Server) getVisitor(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	v, err := s.Visitors.Get(r.Context(), ar.user.TenantID, r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, v)
+	s.respond(w, r, err, 200, v)
 }
 
 func (s *Server) visitorHistory(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -401,11 +369,7 @@ func (s *Server) visitorHistory(w http.ResponseWriter, r *http.Request, ar *agen
 		return
 	}
 	cs, err := s.Chat.VisitorConversations(r.Context(), v.TenantID, v.ID, 100)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"conversations": cs})
+	s.respond(w, r, err, 200, map[string]any{"conversations": cs})
 }
 
 func (s *Server) listSites(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -469,11 +433,7 @@ func (s *Server) updateSite(w http.ResponseWriter, r *http.Request, ar *agentReq
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	us, err := s.Users.List(r.Context(), ar.user.TenantID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"users": us})
+	s.respond(w, r, err, 200, map[string]any{"users": us})
 }
 
 type userReq struct {
@@ -503,11 +463,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, ar *agentReq
 	}
 	u, err := s.Users.Create(r.Context(), ar.user.TenantID, user.New{Email: req.Email, Name: req.Name, Role: req.Role,
 		Password: req.Password, MaxChats: req.MaxChats})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, u)
+	s.respond(w, r, err, http.StatusCreated, u)
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -544,11 +500,7 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, ar *agentReq
 
 func (s *Server) listDepartments(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	ds, err := s.Tenants.Departments(r.Context(), ar.user.TenantID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"departments": ds})
+	s.respond(w, r, err, 200, map[string]any{"departments": ds})
 }
 
 type departmentReq struct {
@@ -562,11 +514,7 @@ func (s *Server) createDepartment(w http.ResponseWriter, r *http.Request, ar *ag
 		return
 	}
 	d, err := s.Tenants.CreateDepartment(r.Context(), ar.user.TenantID, req.Name)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, d)
+	s.respond(w, r, err, http.StatusCreated, d)
 }
 
 func (s *Server) agentPrincipal(ar *agentReq) realtime.Authenticator {

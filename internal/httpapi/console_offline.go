@@ -102,11 +102,7 @@ func (s *Server) handleOffline(w http.ResponseWriter, r *http.Request, ar *agent
 		it, err = visitor.GetOffline(ctx, tx, ar.user.TenantID, id)
 		return err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, it)
+	s.respond(w, r, err, 200, it)
 }
 
 type offlineReplyReq struct {
@@ -158,11 +154,7 @@ func (s *Server) replyOffline(w http.ResponseWriter, r *http.Request, ar *agentR
 		it, err = visitor.GetOffline(ctx, tx, ar.user.TenantID, id)
 		return err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, it)
+	s.respond(w, r, err, 200, it)
 }
 
 // quoteLines prefixes every line after the first with "> " (the caller

@@ -194,11 +194,7 @@ func (s *Server) visitorPanel(w http.ResponseWriter, r *http.Request, ar *agentR
 	if p.Earlier, err = s.Chat.Earlier(ctx, c.TenantID, v.ID, c.ID, ar.user.ID); err == nil {
 		err = s.withTags(r, c.TenantID, p.Earlier)
 	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, p)
+	s.respond(w, r, err, 200, p)
 }
 
 type transferReq struct {
@@ -223,11 +219,7 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request, ar *agentReq) 
 	default:
 		c, err = s.Chat.TransferToDepartment(r.Context(), ar.actor, r.PathValue("id"), req.DepartmentID, req.Note)
 	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, c)
+	s.respond(w, r, err, 200, c)
 }
 
 // transferToAgent hands a conversation to a colleague. The handler (assignee,
@@ -442,11 +434,7 @@ func (s *Server) joinConversation(w http.ResponseWriter, r *http.Request, ar *ag
 	default:
 		err = apperr.FieldError("mode", "mode must be join or takeover")
 	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, c)
+	s.respond(w, r, err, 200, c)
 }
 
 func (s *Server) cannedFor(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -484,11 +472,7 @@ func (s *Server) cannedFor(w http.ResponseWriter, r *http.Request, ar *agentReq)
 
 func (s *Server) listCanned(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	rs, err := s.Canned.List(r.Context(), ar.user.TenantID, r.URL.Query().Get("department"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"canned": rs})
+	s.respond(w, r, err, 200, map[string]any{"canned": rs})
 }
 
 func (s *Server) createCanned(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -498,11 +482,7 @@ func (s *Server) createCanned(w http.ResponseWriter, r *http.Request, ar *agentR
 		return
 	}
 	c, err := s.Canned.Create(r.Context(), ar.user.TenantID, in)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, c)
+	s.respond(w, r, err, http.StatusCreated, c)
 }
 
 func (s *Server) updateCanned(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -512,11 +492,7 @@ func (s *Server) updateCanned(w http.ResponseWriter, r *http.Request, ar *agentR
 		return
 	}
 	c, err := s.Canned.Update(r.Context(), ar.user.TenantID, r.PathValue("id"), in)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, c)
+	s.respond(w, r, err, 200, c)
 }
 
 func (s *Server) deleteCanned(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -529,11 +505,7 @@ func (s *Server) deleteCanned(w http.ResponseWriter, r *http.Request, ar *agentR
 
 func (s *Server) listTags(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	ts, err := s.Tags.List(r.Context(), ar.user.TenantID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]any{"tags": ts})
+	s.respond(w, r, err, 200, map[string]any{"tags": ts})
 }
 
 type tagReq struct {
@@ -555,11 +527,7 @@ func (s *Server) createTag(w http.ResponseWriter, r *http.Request, ar *agentReq)
 		color = *req.Color
 	}
 	t, err := s.Tags.Create(r.Context(), ar.user.TenantID, name, color)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, t)
+	s.respond(w, r, err, http.StatusCreated, t)
 }
 
 func (s *Server) updateTag(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -569,11 +537,7 @@ func (s *Server) updateTag(w http.ResponseWriter, r *http.Request, ar *agentReq)
 		return
 	}
 	t, err := s.Tags.Update(r.Context(), ar.user.TenantID, r.PathValue("id"), req.Name, req.Color)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, t)
+	s.respond(w, r, err, 200, t)
 }
 
 func (s *Server) deleteTag(w http.ResponseWriter, r *http.Request, ar *agentReq) {
@@ -644,11 +608,7 @@ func (s *Server) inviteUser(w http.ResponseWriter, r *http.Request, ar *agentReq
 	u, expires, err := s.Users.Invite(r.Context(), ar.user.TenantID, user.Invite{Email: req.Email, Name: req.Name, Role: req.Role,
 		MaxChats: req.MaxChats, Departments: req.Departments, LinkBase: s.ownOrigin(r) + "/console#/invite/",
 		TenantName: t.Name, InvitedBy: ar.user.Name})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"user": u, "expires_at": expires})
+	s.respond(w, r, err, http.StatusCreated, map[string]any{"user": u, "expires_at": expires})
 }
 
 func (s *Server) getInvite(w http.ResponseWriter, r *http.Request) {
@@ -700,11 +660,7 @@ func (s *Server) updateDepartment(w http.ResponseWriter, r *http.Request, ar *ag
 		return
 	}
 	d, err := s.Tenants.RenameDepartment(r.Context(), ar.user.TenantID, r.PathValue("id"), req.Name)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, d)
+	s.respond(w, r, err, 200, d)
 }
 
 func (s *Server) deleteDepartment(w http.ResponseWriter, r *http.Request, ar *agentReq) {

@@ -47,11 +47,7 @@ func (s *Server) deleteUserPhoto(w http.ResponseWriter, r *http.Request, ar *age
 }
 
 func (s *Server) answerUser(w http.ResponseWriter, r *http.Request, u user.User, err error) {
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, u)
+	s.respond(w, r, err, 200, u)
 }
 
 // storePhoto reads the image from a multipart form (field "photo") or

@@ -85,11 +85,7 @@ func (s *Server) setupNeeded(ctx context.Context) (bool, error) {
 
 func (s *Server) setupStatus(w http.ResponseWriter, r *http.Request) {
 	needed, err := s.setupNeeded(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, map[string]bool{"needed": needed})
+	s.respond(w, r, err, 200, map[string]bool{"needed": needed})
 }
 
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
@@ -107,11 +103,7 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := Bootstrap(r.Context(), s.DB, s.Clock, s.Sites, s.Users, in)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, res)
+	s.respond(w, r, err, http.StatusCreated, res)
 }
 
 var homePage = template.Must(template.New("home").Parse(`<!doctype html>

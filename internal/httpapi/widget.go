@@ -177,11 +177,7 @@ func (s *Server) createVisitor(w http.ResponseWriter, r *http.Request, vr *visit
 		}
 	}
 	v, token, err := s.Visitors.Create(r.Context(), vr.site.TenantID, vr.site.ID, req.Language)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, newVisitorResp{Visitor: v, Token: token})
+	s.respond(w, r, err, http.StatusCreated, newVisitorResp{Visitor: v, Token: token})
 }
 
 type meResp struct {
@@ -210,11 +206,7 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, vr *visitorReq)
 		return
 	}
 	v, err := s.Visitors.UpdateProfile(r.Context(), vr.site.TenantID, vr.visitor.ID, p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, v)
+	s.respond(w, r, err, 200, v)
 }
 
 func (s *Server) visitorConversations(w http.ResponseWriter, r *http.Request, vr *visitorReq) {
@@ -316,11 +308,7 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request, vr *visitorReq) {
 		return
 	}
 	rt, err := s.Chat.Rate(r.Context(), vr.actor, r.PathValue("id"), req.Score, req.Comment)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, rt)
+	s.respond(w, r, err, 200, rt)
 }
 
 func (s *Server) visitorUpload(w http.ResponseWriter, r *http.Request, vr *visitorReq) {

@@ -80,11 +80,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request, vr *visitorReq
 		return
 	}
 	v, err := s.Visitors.Identify(r.Context(), vr.visitor, vr.site.IdentitySecret, req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, 200, v)
+	s.respond(w, r, err, 200, v)
 }
 
 type offlineReq struct {
@@ -248,9 +244,5 @@ func (s *Server) visitorTranscript(w http.ResponseWriter, r *http.Request, vr *v
 			id.New(), vr.site.TenantID, vr.site.ID, conv.ID, vr.visitor.ID, now)
 		return err
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"email": to})
+	s.respond(w, r, err, http.StatusAccepted, map[string]string{"email": to})
 }
