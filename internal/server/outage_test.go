@@ -111,28 +111,8 @@ func TestNodeThroughPostgresOutage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	c := client.New(env.URL, testsrv.ShopOrigin)
-	fast := client.StreamOptions{BackoffBase: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
-	v, err := c.NewVisitor(ctx, env.Site.WidgetKey, "fi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs := v.Connect(fast)
-	defer vs.Close()
-	ack, err := vs.Send(ctx, "", "m0", "text", "Hei!")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conv := ack.Conv
-	agent, err := c.Login(ctx, env.Agents[0].Email, testsrv.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := agent.Take(ctx, conv); err != nil {
-		t.Fatal(err)
-	}
-	as := agent.Connect(client.StreamOptions{Follow: []string{conv}, BackoffBase: fast.BackoffBase, BackoffMax: fast.BackoffMax})
-	defer as.Close()
+	ch := env.OpenChat(t, ctx)
+	v, vs, agent, as, conv := ch.Visitor, ch.VS, ch.Agent, ch.AS, ch.Conv
 	if err := as.WaitFor(ctx, func() bool { return as.Connected() && len(as.Messages(conv)) >= 2 }); err != nil {
 		t.Fatal("agent did not get the chat before the outage")
 	}
