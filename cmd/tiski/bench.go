@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"tiski/internal/bench"
@@ -18,6 +19,7 @@ func benchCmd(args []string) error {
 	// defaults that the other flags override in the second.
 	size := "quick"
 	var cfg bench.Config
+	var cpuProfile string
 	for range 2 {
 		var err error
 		if cfg, err = bench.Preset(size); err != nil {
@@ -25,6 +27,7 @@ func benchCmd(args []string) error {
 		}
 		fs := flag.NewFlagSet("tiski bench", flag.ContinueOnError)
 		cfg.Bind(fs)
+		fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the load generator and the in-process phases) to this file")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -36,6 +39,17 @@ func benchCmd(args []string) error {
 	cfg.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	_, err := bench.Run(ctx, cfg, os.Stdout, os.Stderr)
 	return err
 }

@@ -49,6 +49,12 @@ func probe(ctx context.Context, c Config) ([]ProbeRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The search indexer shares the one writer in a real server.
+	ictx, stopIndexer := context.WithCancel(ctx)
+	var indexer sync.WaitGroup
+	indexer.Go(func() { srv.Chat.RunSearchIndexer(ictx, time.Second, func(error) {}) })
+	defer indexer.Wait()
+	defer stopIndexer()
 	dur := min(max(c.Duration/5, time.Second), 10*time.Second)
 	var runs []ProbeRun
 	for _, writers := range []int{1, 16, 256} {

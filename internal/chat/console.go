@@ -181,7 +181,7 @@ func (s *Service) MayHandle(ctx context.Context, a Actor, conv Conversation) (bo
 // can see, in order: the content of a transcript. Notes are never in it.
 func (s *Service) VisitorStream(ctx context.Context, tenantID, convID string) ([]Message, error) {
 	return queryMessages(ctx, s.db.Read(), `WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.visitor_seq IS NOT NULL
-		ORDER BY m.visitor_seq LIMIT 10000`, tenantID, convID)
+		ORDER BY m.seq LIMIT 10000`, tenantID, convID)
 }
 
 // QueueMail stores an email about a conversation in the outbox together

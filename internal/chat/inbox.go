@@ -124,7 +124,8 @@ func likePattern(s string) string {
 // textMatch is the one engine-specific part of history search: the
 // condition that a conversation has a message containing text. Both
 // engines keep a trigram index over messages.body_lc (migration 0011):
-// SQLite an FTS5 table, which it uses for a LIKE without ESCAPE; PostgreSQL
+// SQLite an FTS5 table fed in batches (0017), which it uses for a LIKE
+// without ESCAPE; PostgreSQL
 // a pg_trgm GIN index, used by LIKE as is. Text with LIKE's own wildcard
 // characters takes the portable path: a scan of each candidate's messages,
 // newest conversations first, which stops as soon as a page is full.
@@ -147,7 +148,10 @@ func (s *Service) textMatch(ctx context.Context, text string) (cond string, patt
 		if n >= commonMatches {
 			return scan, likePattern(text), nil
 		}
-		return `c.id IN (SELECT ms.conversation_id FROM messages_search ms WHERE ms.body_lc LIKE ?)`, "%" + lc + "%", nil
+		// Messages still queued for the index (IndexSearch) are read
+		// from the queue.
+		return `c.id IN (SELECT ms.conversation_id FROM messages_search ms WHERE ms.body_lc LIKE ?
+			UNION ALL SELECT mp.conversation_id FROM messages_search_pending mp WHERE mp.body_lc LIKE ?)`, "%" + lc + "%", nil
 	case db.Postgres:
 		// $2 is the tenant (History's second argument). Not correlated
 		// with c, so PostgreSQL runs it once, on the trigram index.

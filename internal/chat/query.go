@@ -41,8 +41,11 @@ func (s *Service) Messages(ctx context.Context, a Actor, convID string, after in
 	}
 	var ms []Message
 	if a.Kind == VisitorActor {
-		ms, err = queryMessages(ctx, s.db.Read(), `WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.visitor_seq > $3
-			ORDER BY m.visitor_seq LIMIT $4`, a.TenantID, convID, after, limit)
+		// visitor_seq never exceeds seq, so the (conversation_id, seq)
+		// index seeks past everything the visitor has, and the two orders
+		// agree on visible messages.
+		ms, err = queryMessages(ctx, s.db.Read(), `WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.seq > $3 AND m.visitor_seq > $3
+			ORDER BY m.seq LIMIT $4`, a.TenantID, convID, after, limit)
 	} else {
 		ms, err = queryMessages(ctx, s.db.Read(), `WHERE m.tenant_id = $1 AND m.conversation_id = $2 AND m.seq > $3
 			ORDER BY m.seq LIMIT $4`, a.TenantID, convID, after, limit)

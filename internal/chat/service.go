@@ -525,13 +525,19 @@ func closeTx(ctx context.Context, tx *sql.Tx, conv Conversation, a Actor, now ti
 	return conv, []Message{ev}, insertEvent(ctx, tx, event{Type: "conversation.closed", Conv: conv, Actor: a, Data: map[string]any{"by": by}}, now)
 }
 
+// inactiveQuery finds idle conversations. Its condition implies the partial
+// indexes of open conversations (0001, 0015), so it reads the few open ones
+// and no index over all conversations' activity has to move with every
+// message.
+const inactiveQuery = `SELECT tenant_id, id FROM conversations
+	WHERE status <> 'closed' AND last_activity_at < $1 ORDER BY last_activity_at LIMIT 200`
+
 // CloseInactive closes conversations without activity since idle ago and
 // returns how many it closed. Safe to run on every node at once: each close
 // re-checks the condition under the row lock.
 func (s *Service) CloseInactive(ctx context.Context, idle time.Duration) (int, error) {
 	cutoff := s.clock.Now().Add(-idle)
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT tenant_id, id FROM conversations
-		WHERE status IN ('open', 'queued', 'assigned') AND last_activity_at < $1 ORDER BY last_activity_at LIMIT 200`, cutoff)
+	rows, err := s.db.Read().QueryContext(ctx, inactiveQuery, cutoff)
 	if err != nil {
 		return 0, err
 	}
@@ -655,11 +661,13 @@ func (s *Service) MarkRead(ctx context.Context, a Actor, convID string, seq int6
 		// Translate the position into the other stream's numbering.
 		if a.Kind == VisitorActor {
 			mark.VisitorSeq = seq
-			err = tx.QueryRowContext(ctx, `SELECT seq FROM messages WHERE conversation_id = $1 AND visitor_seq = $2`, conv.ID, seq).Scan(&mark.AgentSeq)
+			err = tx.QueryRowContext(ctx, `SELECT seq FROM messages WHERE conversation_id = $1 AND seq >= $2 AND visitor_seq = $2
+				ORDER BY seq LIMIT 1`, conv.ID, seq).Scan(&mark.AgentSeq)
 		} else {
 			mark.AgentSeq = seq
 			var v sql.NullInt64
-			err = tx.QueryRowContext(ctx, `SELECT MAX(visitor_seq) FROM messages WHERE conversation_id = $1 AND seq <= $2`, conv.ID, seq).Scan(&v)
+			err = tx.QueryRowContext(ctx, `SELECT (SELECT visitor_seq FROM messages WHERE conversation_id = $1 AND seq <= $2
+				AND visitor_seq IS NOT NULL ORDER BY seq DESC LIMIT 1)`, conv.ID, seq).Scan(&v)
 			mark.VisitorSeq = v.Int64
 		}
 		change = Change{Conversation: conv, Previous: conv.Status, PreviousAssignee: conv.AssigneeID, Read: mark}

@@ -242,6 +242,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer s.bg.Done()
 		s.Presence.Run(ctx, s.presenceInterval())
 	}()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.Chat.RunSearchIndexer(ctx, time.Second, func(err error) { s.Log.Warn("indexing messages for search", "err", err) })
+	}()
 	if s.DB.Dialect == db.Postgres {
 		every := s.dbCheckEvery
 		if every <= 0 {
