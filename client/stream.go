@@ -55,7 +55,8 @@ type StreamOptions struct {
 	// BackoffBase and BackoffMax shape reconnect delays (exponential with
 	// full jitter). Defaults 200 ms and 10 s.
 	BackoffBase, BackoffMax time.Duration
-	// PingEvery keeps the connection alive (default 20 s).
+	// PingEvery keeps the connection alive (default 25 s, as the widget and
+	// the console do).
 	PingEvery time.Duration
 }
 
@@ -118,7 +119,7 @@ func newStream(o StreamOptions, isAgent bool, hello func(*Stream) map[string]any
 		o.BackoffMax = 10 * time.Second
 	}
 	if o.PingEvery <= 0 {
-		o.PingEvery = 20 * time.Second
+		o.PingEvery = 25 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stream{opts: o, dial: dial, hello: hello, isAgent: isAgent, ctx: ctx, cancel: cancel, done: make(chan struct{}),

@@ -83,6 +83,14 @@ func run(cfg config.Config, o server.Options, started func(*server.Server, strin
 	base := baseURL(srv.Config.PublicURL, ln.Addr())
 	// A machine-readable line first: scripts and tests wait for it.
 	fmt.Printf("tiski: listening on http://%s\n", ln.Addr())
+	if cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(cfg.DebugAddr, log)
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		defer stopDebug()
+	}
 	if err := started(srv, base); err != nil {
 		srv.Shutdown(context.Background())
 		return err

@@ -51,6 +51,9 @@ type Config struct {
 	// NewVisitorsPerSec limits how fast one client address may create
 	// visitors (bursts of 30 times the rate are allowed).
 	NewVisitorsPerSec float64
+	// DebugAddr serves the Go runtime's profiles (net/http/pprof) on a
+	// loopback address of its own; empty: off.
+	DebugAddr string
 }
 
 // Default returns the settings Tiski runs with when told nothing.
@@ -89,6 +92,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Bus, "bus", c.Bus, `event bus between nodes: "mem" for a single node, or nats://HOST:PORT (comma-separated for a NATS cluster)`)
 	fs.StringVar(&c.BusPrefix, "bus-prefix", c.BusPrefix, "prefix of every NATS subject, ending in a dot; installations sharing one NATS need different ones")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "URL browsers use to reach Tiski, e.g. https://chat.example.com")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go runtime profiles (/debug/pprof/) on this loopback HOST:PORT; empty: off")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "text or json")
 	fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "sign agents out after this long without use")
@@ -136,6 +140,12 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr %q: want HOST:PORT", c.Addr)
+	}
+	if c.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return fmt.Errorf("--debug-addr %q: want a loopback HOST:PORT such as 127.0.0.1:6060 (profiles must not be public)", c.DebugAddr)
+		}
 	}
 	if c.DataDir == "" {
 		return fmt.Errorf("--data must not be empty")

@@ -136,6 +136,10 @@ func TestValidate(t *testing.T) {
 		{"zero visitor rate", func(c *config.Config) { c.NewVisitorsPerSec = 0 }, "--new-visitors-per-sec"},
 		{"tiny upload limit", func(c *config.Config) { c.MaxUploadBytes = 100 }, "--max-upload-bytes"},
 		{"huge upload limit", func(c *config.Config) { c.MaxUploadBytes = 2 << 30 }, "--max-upload-bytes"},
+		{"profiles on a public address", func(c *config.Config) { c.DebugAddr = "0.0.0.0:6060" }, "--debug-addr"},
+		{"profiles on every address", func(c *config.Config) { c.DebugAddr = ":6060" }, "--debug-addr"},
+		{"profiles on a host name", func(c *config.Config) { c.DebugAddr = "chat.example:6060" }, "--debug-addr"},
+		{"profiles without a port", func(c *config.Config) { c.DebugAddr = "127.0.0.1" }, "--debug-addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid()
@@ -146,6 +150,16 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("profiles on loopback", func(t *testing.T) {
+		for _, addr := range []string{"127.0.0.1:6060", "[::1]:0", "localhost:6060"} {
+			c := valid()
+			c.DebugAddr = addr
+			if err := c.Validate(); err != nil {
+				t.Errorf("%s: %v", addr, err)
+			}
+		}
+	})
 
 	t.Run("fills in derived settings", func(t *testing.T) {
 		c := valid()

@@ -87,6 +87,37 @@ func (q *outQueue) pushWait(ctx context.Context, f outFrame) error {
 	}
 }
 
+// writeNow writes f on the caller's goroutine when nothing is queued or
+// being written, so a reply does not start a writer goroutine; otherwise
+// it queues f like push. The caller blocks for the write: only the
+// connection's own reader uses it, for its replies.
+func (q *outQueue) writeNow(f outFrame) bool {
+	q.mu.Lock()
+	if q.closed || q.writing || q.len() > 0 {
+		q.mu.Unlock()
+		return q.push(f)
+	}
+	q.writing = true
+	q.idle = make(chan struct{})
+	q.mu.Unlock()
+	if err := q.write(f); err != nil {
+		q.fail(err)
+		return true
+	}
+	q.mu.Lock()
+	if q.len() > 0 && !q.closed {
+		// Frames queued meanwhile: a writer takes them from here.
+		q.mu.Unlock()
+		go q.drain()
+		return true
+	}
+	q.frames, q.head = q.frames[:0], 0
+	q.writing = false
+	close(q.idle)
+	q.mu.Unlock()
+	return true
+}
+
 func (q *outQueue) appendLocked(f outFrame) {
 	if q.head > 64 && q.head*2 > len(q.frames) { // reuse the consumed front
 		n := copy(q.frames, q.frames[q.head:])
@@ -122,20 +153,25 @@ func (q *outQueue) drain() {
 		}
 		q.mu.Unlock()
 		if err := q.write(f); err != nil {
-			q.mu.Lock()
-			q.closed = true
-			q.frames, q.head, q.bytes = nil, 0, 0
-			q.writing = false
-			close(q.idle)
-			if q.room != nil {
-				close(q.room)
-				q.room = nil
-			}
-			q.mu.Unlock()
-			q.onError(err)
+			q.fail(err)
 			return
 		}
 	}
+}
+
+// fail ends the queue after a write error; the writer stops.
+func (q *outQueue) fail(err error) {
+	q.mu.Lock()
+	q.closed = true
+	q.frames, q.head, q.bytes = nil, 0, 0
+	q.writing = false
+	close(q.idle)
+	if q.room != nil {
+		close(q.room)
+		q.room = nil
+	}
+	q.mu.Unlock()
+	q.onError(err)
 }
 
 // flush waits until everything queued so far is written, or ctx ends.

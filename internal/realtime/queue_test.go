@@ -113,3 +113,48 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// writeNow writes on the caller's goroutine when the queue is idle, and
+// queues behind a write in progress without reordering.
+func TestQueueWriteNowKeepsOrder(t *testing.T) {
+	var mu sync.Mutex
+	var written []string
+	release := make(chan struct{})
+	write := func(f outFrame) error {
+		if string(f.data) == "slow" {
+			<-release
+		}
+		mu.Lock()
+		written = append(written, string(f.data))
+		mu.Unlock()
+		return nil
+	}
+	q := newOutQueue(8, 1<<20, write, func(error) {})
+	q.writeNow(outFrame{data: []byte("pong1")})
+	mu.Lock()
+	done := len(written) == 1
+	mu.Unlock()
+	if !done {
+		t.Fatal("an idle queue did not write before writeNow returned")
+	}
+	if q.writing {
+		t.Fatal("the queue still counts as writing after an inline write")
+	}
+	// A writer busy with a slow frame: the reply queues behind it.
+	q.push(outFrame{data: []byte("slow")})
+	q.push(outFrame{data: []byte("msg")})
+	q.writeNow(outFrame{data: []byte("pong2")})
+	close(release)
+	q.flush(context.Background())
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"pong1", "slow", "msg", "pong2"}
+	if len(written) != len(want) {
+		t.Fatalf("wrote %v, want %v", written, want)
+	}
+	for i := range want {
+		if written[i] != want[i] {
+			t.Fatalf("wrote %v, want %v", written, want)
+		}
+	}
+}

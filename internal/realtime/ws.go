@@ -85,6 +85,9 @@ func (h *Hub) readLoop(c *Conn, ws *wsproto.Conn) {
 			c.handleBad(apperr.New(apperr.Invalid, "frames are JSON text"), nil)
 			continue
 		}
+		if rid, ok := plainPing(data); ok && c.pong(rid) {
+			continue
+		}
 		f, err := DecodeClientFrame(data)
 		if err != nil {
 			c.handleBad(err, f)
