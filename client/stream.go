@@ -152,16 +152,23 @@ func (a *Agent) Connect(o StreamOptions) *Stream {
 	hello := func(s *Stream) map[string]any { return map[string]any{"t": "hello", "v": 1, "subs": s.subs()} }
 	base := a.c.BaseURL + "/api/console/v1/rt"
 	return newStream(o, true, hello, func(ctx context.Context, h []byte) (wire, error) {
-		hdr := a.header()
-		u, _ := http.NewRequest("GET", base, nil)
-		for _, ck := range a.hc.Jar.Cookies(u.URL) {
-			hdr.Add("Cookie", ck.Name+"="+ck.Value)
-		}
+		hdr := a.StreamHeader()
 		if o.Transport == "sse" {
 			return dialSSE(ctx, a.hc, base, hdr, a.header(), h)
 		}
 		return dialWS(ctx, base, hdr, h)
 	})
+}
+
+// StreamHeader is what the agent's realtime request carries: origin, CSRF
+// token and session cookie (for clients that speak the protocol by hand).
+func (a *Agent) StreamHeader() http.Header {
+	hdr := a.header()
+	u, _ := http.NewRequest("GET", a.c.BaseURL+"/api/console/v1/rt", nil)
+	for _, ck := range a.hc.Jar.Cookies(u.URL) {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	return hdr
 }
 
 // subs lists what to resume: every conversation held or followed.

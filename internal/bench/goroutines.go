@@ -1,13 +1,9 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/binary"
-	"fmt"
-	"io"
 	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"time"
@@ -117,67 +113,7 @@ func settledGoroutines(ctx context.Context, target int) int {
 // rawVisitorConn opens a visitor WebSocket by hand and waits for the
 // server's welcome.
 func rawVisitorConn(addr, path, token string) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nOrigin: " + Origin +
-		"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-	hello := maskedFrame([]byte(`{"t":"hello","v":1,"token":"` + token + `"}`))
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(append([]byte(req), hello...)); err != nil {
-		c.Close()
-		return nil, err
-	}
-	br := bufio.NewReader(c)
-	status, err := br.ReadString('\n')
-	if err != nil || !bytes.Contains([]byte(status), []byte(" 101 ")) {
-		c.Close()
-		return nil, fmt.Errorf("upgrade: %q %v", status, err)
-	}
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		if line == "\r\n" {
-			break
-		}
-	}
-	var h [4]byte
-	if _, err := io.ReadFull(br, h[:2]); err != nil {
-		c.Close()
-		return nil, err
-	}
-	size := int(h[1] & 0x7F)
-	if size == 126 {
-		if _, err := io.ReadFull(br, h[2:4]); err != nil {
-			c.Close()
-			return nil, err
-		}
-		size = int(binary.BigEndian.Uint16(h[2:4]))
-	}
-	first := make([]byte, size)
-	if _, err := io.ReadFull(br, first); err != nil || !bytes.Contains(first, []byte(`"welcome"`)) {
-		c.Close()
-		return nil, fmt.Errorf("no welcome: %q %v", first, err)
-	}
-	_ = c.SetDeadline(time.Time{})
-	return c, nil
+	c, _, err := dialRaw(addr, path, http.Header{"Origin": {Origin}}, []byte(`{"t":"hello","v":1,"token":"`+token+`"}`))
+	return c, err
 }
 
-func maskedFrame(p []byte) []byte {
-	b := []byte{0x81}
-	if len(p) <= 125 {
-		b = append(b, 0x80|byte(len(p)))
-	} else {
-		b = append(b, 0x80|126, byte(len(p)>>8), byte(len(p)))
-	}
-	key := [4]byte{1, 2, 3, 4}
-	b = append(b, key[:]...)
-	for i, c := range p {
-		b = append(b, c^key[i&3])
-	}
-	return b
-}
