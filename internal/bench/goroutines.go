@@ -116,4 +116,3 @@ func rawVisitorConn(addr, path, token string) (net.Conn, error) {
 	c, _, err := dialRaw(addr, path, http.Header{"Origin": {Origin}}, []byte(`{"t":"hello","v":1,"token":"`+token+`"}`))
 	return c, err
 }
-
