@@ -58,6 +58,7 @@ type Options struct {
 type DB struct {
 	Dialect Dialect
 	read    *sql.DB
+	reads   Querier // read, with statements kept prepared on SQLite
 	write   *sql.DB
 	dsn     string // SQLite: for side connections (backups)
 	log     *slog.Logger
@@ -171,6 +172,10 @@ func newDB(dialect Dialect, read, write *sql.DB, writers int, batchTimeout time.
 		maxBatch:     o.MaxBatch,
 		ops:          make(chan *op, 4*o.MaxBatch),
 		stmts:        &stmtCache{pooled: map[string]*sql.Stmt{}},
+		reads:        read,
+	}
+	if dialect == SQLite {
+		d.reads = newReadPool(read)
 	}
 	for range writers {
 		d.wg.Add(1)
@@ -181,7 +186,7 @@ func newDB(dialect Dialect, read, write *sql.DB, writers int, batchTimeout time.
 
 // Read returns the read pool. Reads see every write whose Write call has
 // returned.
-func (d *DB) Read() Querier { return d.read }
+func (d *DB) Read() Querier { return d.reads }
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error {
@@ -210,6 +215,9 @@ func (d *DB) Close() error {
 	close(d.ops)
 	d.mu.Unlock()
 	d.wg.Wait()
+	if p, ok := d.reads.(*readPool); ok {
+		return errors.Join(d.write.Close(), p.Close())
+	}
 	return errors.Join(d.write.Close(), d.read.Close())
 }
 

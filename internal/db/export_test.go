@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -20,3 +21,6 @@ func (d *DB) MigrateUpTo(ctx context.Context, version int, now time.Time) (int, 
 	}
 	return d.applyMigrations(ctx, d.write, upTo, now)
 }
+
+// ReadPool is the read pool itself, for tests that need a read transaction.
+func (d *DB) ReadPool() *sql.DB { return d.read }

@@ -122,7 +122,7 @@ func (d *DB) applyMigration(ctx context.Context, c migrator, m Migration, now ti
 // SchemaVersion returns the highest applied migration.
 func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
-	err := d.read.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	err := d.reads.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
 	return int(v.Int64), err
 }
 
@@ -130,7 +130,7 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 // use. Used for installation-wide secrets so every node shares them.
 func (d *DB) Meta(ctx context.Context, key string, make func() string) (string, error) {
 	var v string
-	err := d.read.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
+	err := d.reads.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
 	if err == nil {
 		return v, nil
 	}
@@ -149,7 +149,7 @@ func (d *DB) Meta(ctx context.Context, key string, make func() string) (string, 
 	})
 	if IsUniqueViolation(err) {
 		// Another node created it at the same moment: theirs stands.
-		err = d.read.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
+		err = d.reads.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
 	}
 	return v, err
 }

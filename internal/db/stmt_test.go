@@ -89,7 +89,7 @@ func TestPreparedStatementsAcrossBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Outside a Write (no batch in ctx) the helpers fall back to the plain call.
-	tx, err := d.Read().(*sql.DB).BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := d.ReadPool().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
