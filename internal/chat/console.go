@@ -44,7 +44,7 @@ func (s *Service) TransferToDepartment(ctx context.Context, a Actor, convID, dep
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		change = Change{}
 		now := s.clock.Now()
-		conv, err := lockConversation(ctx, tx, a.TenantID, convID)
+		conv, err := s.lockConversation(ctx, tx, a.TenantID, convID)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func (s *Service) Join(ctx context.Context, a Actor, convID string) (Conversatio
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		change, joined = Change{}, false
 		now := s.clock.Now()
-		conv, err := lockConversation(ctx, tx, a.TenantID, convID)
+		conv, err := s.lockConversation(ctx, tx, a.TenantID, convID)
 		if err != nil {
 			return err
 		}

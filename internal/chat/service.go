@@ -159,7 +159,7 @@ func (s *Service) Send(ctx context.Context, a Actor, in SendInput) (SendResult, 
 		if in.ConversationID != "" {
 			// Read and lock the row in one statement; the rest of the
 			// write uses this copy.
-			if conv, err = lockConversation(ctx, tx, a.TenantID, in.ConversationID); err != nil {
+			if conv, err = s.lockConversation(ctx, tx, a.TenantID, in.ConversationID); err != nil {
 				return err
 			}
 			if a.Kind == VisitorActor && conv.VisitorID != a.ID {
@@ -233,7 +233,7 @@ func (s *Service) visitorConversation(ctx context.Context, tx *sql.Tx, a Actor, 
 		conv = named
 		change.Previous, change.PreviousAssignee = conv.Status, conv.AssigneeID
 	} else {
-		if conv, err = lockConversation(ctx, tx, a.TenantID, convID); err != nil {
+		if conv, err = s.lockConversation(ctx, tx, a.TenantID, convID); err != nil {
 			return conv, change, err
 		}
 		change.Previous, change.PreviousAssignee = conv.Status, conv.AssigneeID
@@ -351,7 +351,7 @@ func (s *Service) Assign(ctx context.Context, a Actor, convID, toUserID, note st
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		change = Change{}
 		now := s.clock.Now()
-		conv, err := lockConversation(ctx, tx, a.TenantID, convID)
+		conv, err := s.lockConversation(ctx, tx, a.TenantID, convID)
 		if err != nil {
 			return err
 		}
@@ -443,7 +443,7 @@ func (s *Service) Release(ctx context.Context, a Actor, convID string) (Conversa
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		change = Change{}
 		now := s.clock.Now()
-		conv, err := lockConversation(ctx, tx, a.TenantID, convID)
+		conv, err := s.lockConversation(ctx, tx, a.TenantID, convID)
 		if err != nil {
 			return err
 		}
@@ -478,7 +478,7 @@ func (s *Service) Close(ctx context.Context, a Actor, convID string) (Conversati
 	var change Change
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		change = Change{}
-		conv, err := lockConversation(ctx, tx, a.TenantID, convID)
+		conv, err := s.lockConversation(ctx, tx, a.TenantID, convID)
 		if err != nil {
 			return err
 		}
@@ -557,7 +557,7 @@ func (s *Service) CloseInactive(ctx context.Context, idle time.Duration) (int, e
 		var change Change
 		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			change = Change{}
-			conv, err := lockConversation(ctx, tx, k.tenant, k.id)
+			conv, err := s.lockConversation(ctx, tx, k.tenant, k.id)
 			if err != nil || conv.Status == Closed || !conv.LastActivityAt.Before(cutoff) {
 				return err
 			}
@@ -593,7 +593,7 @@ func (s *Service) Rate(ctx context.Context, a Actor, convID, score, comment stri
 	var change Change
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		now := s.clock.Now()
-		conv, err := lockConversation(ctx, tx, a.TenantID, convID)
+		conv, err := s.lockConversation(ctx, tx, a.TenantID, convID)
 		if err != nil {
 			return err
 		}

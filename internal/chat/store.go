@@ -74,13 +74,18 @@ func getConversation(ctx context.Context, q db.Querier, tenantID, convID string)
 }
 
 // lockConversation reads a conversation with its row locked until the
-// transaction ends. A no-op UPDATE … RETURNING takes the lock portably.
-func lockConversation(ctx context.Context, tx *sql.Tx, tenantID, convID string) (Conversation, error) {
+// transaction ends. On PostgreSQL a no-op UPDATE … RETURNING takes the
+// lock; SQLite has one writer, so its write transaction already holds
+// every row, and a plain read spares rewriting the row.
+func (s *Service) lockConversation(ctx context.Context, tx *sql.Tx, tenantID, convID string) (Conversation, error) {
 	if !id.Valid(convID) {
 		return Conversation{}, notFound()
 	}
-	c, err := scanConversation(db.QueryRow(ctx, tx, `UPDATE conversations SET last_seq = last_seq
-		WHERE tenant_id = $1 AND id = $2 RETURNING `+convColumns, tenantID, convID))
+	q := `UPDATE conversations SET last_seq = last_seq WHERE tenant_id = $1 AND id = $2 RETURNING ` + convColumns
+	if s.db.Dialect == db.SQLite {
+		q = `SELECT ` + convColumns + ` FROM conversations WHERE tenant_id = $1 AND id = $2`
+	}
+	c, err := scanConversation(db.QueryRow(ctx, tx, q, tenantID, convID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, notFound()
 	}
