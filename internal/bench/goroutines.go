@@ -4,14 +4,10 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"time"
 
-	"tiski/internal/auth"
 	"tiski/internal/config"
-	"tiski/internal/httpapi"
-	"tiski/internal/server"
 )
 
 // Goroutines is the in-process count of the server's goroutines per idle
@@ -33,30 +29,17 @@ type Goroutines struct {
 // every socket at once and waits for the count to come back.
 func goroutineProbe(ctx context.Context, n int) (Goroutines, error) {
 	g := Goroutines{Connections: n}
-	dir, err := os.MkdirTemp("", "tiski-goroutines-")
+	node, err := startLocalNode(ctx, "goroutines", func(c *config.Config) { c.NewVisitorsPerSec = 1e6 })
 	if err != nil {
 		return g, err
 	}
-	defer os.RemoveAll(dir)
-	cfg := config.Default()
-	cfg.DataDir, cfg.Addr = dir, "127.0.0.1:0"
-	cfg.NewVisitorsPerSec = 1e6
-	cheap := auth.Hasher{P: auth.Params{Time: 1, Memory: 64, Threads: 1}}
-	srv, err := server.New(ctx, server.Options{Config: cfg, Hasher: &cheap})
-	if err != nil {
-		return g, err
-	}
-	defer srv.Shutdown(context.Background())
+	defer node.Close()
+	srv, set := node.srv, node.set
 	ln, err := srv.Listen()
 	if err != nil {
 		return g, err
 	}
 	go srv.Serve(ln)
-	set, err := httpapi.Bootstrap(ctx, srv.DB, srv.Clock, srv.Sites, srv.Users, httpapi.SetupInput{Organisation: "Goroutines",
-		SiteName: "Goroutines", SiteOrigins: []string{Origin}, Email: "owner@bench.tiski.invalid", Name: "Owner", Password: "goroutine-password"})
-	if err != nil {
-		return g, err
-	}
 	tokens := make([]string, n)
 	for i := range tokens {
 		_, tok, err := srv.Visitors.Create(ctx, set.Tenant.ID, set.Site.ID, "en")

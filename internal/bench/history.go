@@ -9,10 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"tiski/internal/auth"
 	"tiski/internal/chat"
-	"tiski/internal/config"
-	"tiski/internal/httpapi"
 	"tiski/internal/id"
 	"tiski/internal/server"
 )
@@ -38,24 +35,12 @@ type HistoryRun struct {
 // the database's share of the request.
 func history(ctx context.Context, n int, log func(string, ...any)) (HistoryRun, error) {
 	hr := HistoryRun{Messages: n, Conversations: max(n/10, 1), Queries: min(2000, max(n/10, 100))}
-	dir, err := os.MkdirTemp("", "tiski-history-")
+	node, err := startLocalNode(ctx, "history", nil)
 	if err != nil {
 		return hr, err
 	}
-	defer os.RemoveAll(dir)
-	cfg := config.Default()
-	cfg.DataDir, cfg.Addr = dir, "127.0.0.1:0"
-	cheap := auth.Hasher{P: auth.Params{Time: 1, Memory: 64, Threads: 1}}
-	srv, err := server.New(ctx, server.Options{Config: cfg, Hasher: &cheap})
-	if err != nil {
-		return hr, err
-	}
-	defer srv.Shutdown(context.Background())
-	set, err := httpapi.Bootstrap(ctx, srv.DB, srv.Clock, srv.Sites, srv.Users, httpapi.SetupInput{Organisation: "History",
-		SiteName: "History", SiteOrigins: []string{Origin}, Email: "owner@bench.tiski.invalid", Name: "Owner", Password: "history-password"})
-	if err != nil {
-		return hr, err
-	}
+	defer node.Close()
+	srv, set, dir := node.srv, node.set, node.dir
 	tenant, site, owner := set.Tenant.ID, set.Site.ID, set.Owner.ID
 	log("history: seeding %d messages in %d conversations", n, hr.Conversations)
 	start := time.Now()

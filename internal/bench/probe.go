@@ -3,13 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
-	"tiski/internal/auth"
 	"tiski/internal/chat"
-	"tiski/internal/config"
 	"tiski/internal/db"
 	"tiski/internal/httpapi"
 	"tiski/internal/server"
@@ -31,24 +28,12 @@ type ProbeRun struct {
 // 16 and 256 writers call chat.Service.Send as fast as commits return,
 // counting commits with the database's own counters.
 func probe(ctx context.Context, c Config) ([]ProbeRun, error) {
-	dir, err := os.MkdirTemp("", "tiski-probe-")
+	node, err := startLocalNode(ctx, "probe", nil)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	cfg := config.Default()
-	cfg.DataDir, cfg.Addr = dir, "127.0.0.1:0"
-	cheap := auth.Hasher{P: auth.Params{Time: 1, Memory: 64, Threads: 1}}
-	srv, err := server.New(ctx, server.Options{Config: cfg, Hasher: &cheap})
-	if err != nil {
-		return nil, err
-	}
-	defer srv.Shutdown(context.Background())
-	set, err := httpapi.Bootstrap(ctx, srv.DB, srv.Clock, srv.Sites, srv.Users, httpapi.SetupInput{Organisation: "Probe",
-		SiteName: "Probe", SiteOrigins: []string{Origin}, Email: "owner@bench.tiski.invalid", Name: "Owner", Password: "probe-password"})
-	if err != nil {
-		return nil, err
-	}
+	defer node.Close()
+	srv, set := node.srv, node.set
 	// The search indexer shares the one writer in a real server.
 	ictx, stopIndexer := context.WithCancel(ctx)
 	var indexer sync.WaitGroup
