@@ -196,6 +196,9 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.write.PingContext(ctx)
 }
 
+// Queued is how many writes wait for a committer.
+func (d *DB) Queued() int { return len(d.ops) }
+
 // Stats returns group-commit counters.
 func (d *DB) Stats() Stats {
 	d.statsMu.Lock()

@@ -1,6 +1,10 @@
 package realtime
 
-import "context"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // SetAvailable tells the hub whether this node can serve realtime clients
 // properly: its bus reaches the other nodes and its database answers. While
@@ -8,7 +12,10 @@ import "context"
 // they are reconnecting and resume, from the database by sequence, once a
 // node can serve them) and refuses new ones. Nothing stored is lost:
 // messages are acknowledged only once committed, whatever the bus does.
-func (h *Hub) SetAvailable(ctx context.Context, up bool) {
+//
+// It returns at once; each connection first finishes the frame it is
+// handling and flushes its replies (acks included), for at most drain.
+func (h *Hub) SetAvailable(up bool, drain time.Duration) {
 	h.mu.Lock()
 	h.unavailable = !up
 	var conns []*Conn
@@ -19,7 +26,16 @@ func (h *Hub) SetAvailable(ctx context.Context, up bool) {
 		}
 	}
 	h.mu.Unlock()
-	for _, c := range conns {
-		go c.drainAndClose(ctx)
+	if len(conns) == 0 {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), drain)
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.drainAndClose(ctx) })
+	}
+	go func() {
+		wg.Wait()
+		cancel()
+	}()
 }

@@ -53,9 +53,7 @@ func (h *health) apply() {
 	}
 	h.served = up
 	h.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), h.drain)
-	defer cancel()
-	hub.SetAvailable(ctx, up)
+	hub.SetAvailable(up, h.drain)
 }
 
 // watchDB pings the database every interval. Two failures in a row mark it
