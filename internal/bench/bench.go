@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,8 +39,9 @@ type Config struct {
 	FanOut     int           // agent connections one publish reaches (0: no fan-out)
 	History    []int         // database sizes (messages) for the history and inbox queries
 	Goroutines int           // connections of the in-process goroutine count (0: none)
-	Bus        string        // a nats:// URL for the cross-node round trip
 	PG         string        // a postgres:// URL (a schema is made in it) for the cross-node round trip
+	Bus        string        // a nats:// URL for it instead of a NATS server in this process (no restart then)
+	NATSDown   time.Duration // how long the cross-node phase keeps its NATS server stopped mid-flow (0: no restart)
 
 	// Server is the URL of a running server to measure instead of a child.
 	// It needs SetupToken (a fresh server) or an admin's AdminEmail and
@@ -60,13 +62,13 @@ func Preset(size string) (Config, error) {
 	case "quick":
 		return Config{Size: size, Visitors: 200, Agents: 4, Idle: 2000, Rates: []float64{100, 1000}, Duration: 15 * time.Second,
 			Senders: 1000, Settle: 5 * time.Second, Probe: true, StormRate: 500, StormFor: 10 * time.Second, FanOut: 1000,
-			History: []int{20000}, Goroutines: 500}, nil
+			History: []int{20000}, Goroutines: 500, NATSDown: 3 * time.Second}, nil
 	case "full":
 		// 130 s of settling include at least one GC cycle after the ramp
 		// (Go forces one every two minutes), for the live-heap figures.
 		return Config{Size: size, Visitors: 700, Agents: 14, Idle: 10000, Rates: []float64{100, 1000, 5000}, Duration: 60 * time.Second,
 			Senders: 2000, Settle: 130 * time.Second, Probe: true, StormRate: 500, StormFor: 20 * time.Second, FanOut: 10000,
-			History: []int{100000, 1000000}, Goroutines: 2000}, nil
+			History: []int{100000, 1000000}, Goroutines: 2000, NATSDown: 3 * time.Second}, nil
 	}
 	return Config{}, fmt.Errorf("--size %q: want quick or full", size)
 }
@@ -88,8 +90,9 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.FanOut, "fanout", c.FanOut, "agent connections that one publish reaches (0: no fan-out phase)")
 	fs.Var((*intList)(&c.History), "history", "database sizes in messages for the history and inbox queries, e.g. 1000000,10000000 (empty: none)")
 	fs.IntVar(&c.Goroutines, "goroutines", c.Goroutines, "idle connections of the in-process goroutine count (0: none)")
-	fs.StringVar(&c.Bus, "bus", c.Bus, "nats:// URL for the cross-node round trip (with --pg)")
-	fs.StringVar(&c.PG, "pg", c.PG, "postgres:// URL for the cross-node round trip; a schema is created in it and dropped after")
+	fs.StringVar(&c.PG, "pg", c.PG, "postgres:// URL for the cross-node round trip (two nodes, a NATS restart mid-flow); a schema is created in it and dropped after")
+	fs.StringVar(&c.Bus, "bus", c.Bus, "nats:// URL for the cross-node round trip instead of a NATS server of its own; the restart is then not measured")
+	fs.DurationVar(&c.NATSDown, "nats-down", c.NATSDown, "how long the cross-node phase keeps its NATS server stopped mid-flow before starting it again on the same port (0: no restart)")
 	fs.StringVar(&c.Server, "server", c.Server, "URL of a running server to measure instead of a child process (no memory figures)")
 	fs.StringVar(&c.SetupToken, "setup-token", c.SetupToken, "with --server: first-run set-up token of a fresh server")
 	fs.StringVar(&c.AdminEmail, "admin-email", c.AdminEmail, "with --server: an admin account of a server set up already")
@@ -104,6 +107,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("%d agents can take at most %d chats; use at least %d agents", c.Agents, c.Agents*maxChats, (c.Visitors+maxChats-1)/maxChats)
 	case len(c.Rates) == 0 || slices.Min(c.Rates) <= 0 || c.Duration <= 0:
 		return fmt.Errorf("--rate and --duration must be positive")
+	case c.NATSDown < 0:
+		return fmt.Errorf("--nats-down must not be negative")
 	case max(slices.Max(c.Rates), c.StormRate)/float64(c.Visitors) > maxVisitorRate:
 		return fmt.Errorf("%.0f msgs/s over %d visitors is more than %d a second each (the server allows 10); add visitors",
 			slices.Max(c.Rates), c.Visitors, maxVisitorRate)
@@ -125,6 +130,7 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	log = &lockedWriter{w: log}
 	res := &Result{Version: cfg.Version, Started: time.Now().UTC().Truncate(time.Second), Machine: machine(), Settings: settingsOf(cfg)}
 	r := &run{cfg: cfg, res: res, log: log, base: time.Now()}
 	for _, rate := range cfg.Rates {
@@ -208,6 +214,16 @@ func Run(ctx context.Context, cfg Config, out, log io.Writer) (*Result, error) {
 		return res, fmt.Errorf("messages went wrong: %d lost, %d duplicated, %d gaps, %d unexpected, %d undelivered",
 			v.Lost, v.Duplicates, v.Gaps, v.Unexpected, v.Undelivered)
 	}
+	// The cross-node phase may be unavailable or fail to start (it says
+	// so), but what it ran must have lost nothing and recovered.
+	if v := res.CrossNode.Verify; v != nil && (v.Lost > 0 || v.Duplicates > 0 || v.Gaps > 0 || v.Unexpected > 0 || v.Undelivered > 0) {
+		return res, fmt.Errorf("cross-node messages went wrong: %d lost, %d duplicated, %d gaps, %d unexpected, %d undelivered",
+			v.Lost, v.Duplicates, v.Gaps, v.Unexpected, v.Undelivered)
+	}
+	if nr := res.CrossNode.Restart; nr != nil && nr.Status == "ran" && (!nr.Resumed || nr.AllBackSecs < 0) {
+		return res, fmt.Errorf("after the NATS restart the flow did not resume (an agent got a message: %v; every client back: %v)",
+			nr.Resumed, nr.AllBackSecs >= 0)
+	}
 	return res, nil
 }
 
@@ -247,6 +263,19 @@ func (r *run) all(ctx context.Context, url string) error {
 
 func (r *run) logf(format string, args ...any) {
 	fmt.Fprintf(r.log, "bench: %5.1fs  %s\n", time.Since(r.base).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// lockedWriter serialises writes to the progress log: the servers' log
+// lines arrive on goroutines of their own while the run reports progress.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // rateList is the --rate flag: one rate or a comma-separated list.

@@ -45,6 +45,7 @@ var (
 	listenRe = regexp.MustCompile(`^tiski: listening on (http://\S+)`)
 	tokenRe  = regexp.MustCompile(`\?token=(\S+)`)
 	gcRe     = regexp.MustCompile(`^gc \d+ @.*, \d+->\d+->(\d+) MB, (\d+) MB goal, (\d+) MB stacks`)
+	msgRe    = regexp.MustCompile(`\bmsg=("(?:[^"\\]|\\.)*"|\S+)`)
 )
 
 // startChild runs `bin serve` on a free loopback port with a fresh data
@@ -129,6 +130,17 @@ func (c *child) readStdout(r io.Reader, ready chan struct{}, wg *sync.WaitGroup)
 
 func (c *child) readStderr(r io.Reader, wg *sync.WaitGroup) {
 	defer wg.Done()
+	// A run of log lines with the same message (a node without its bus
+	// warns about every event it cannot publish) is shown once, with a
+	// count, so that it does not bury the benchmark's progress.
+	last, repeats := "", 0
+	flush := func() {
+		if repeats > 0 {
+			fmt.Fprintf(c.logTo, "server: … and %d more lines with msg=%s\n", repeats, last)
+		}
+		repeats = 0
+	}
+	defer flush()
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
@@ -151,6 +163,16 @@ func (c *child) readStderr(r io.Reader, wg *sync.WaitGroup) {
 			c.stderrT = c.stderrT[1:]
 		}
 		c.mu.Unlock()
+		msg := ""
+		if m := msgRe.FindStringSubmatch(line); m != nil {
+			msg = m[1]
+		}
+		if msg != "" && msg == last {
+			repeats++
+			continue
+		}
+		flush()
+		last = msg
 		fmt.Fprintln(c.logTo, "server:", line)
 	}
 	io.Copy(io.Discard, r)

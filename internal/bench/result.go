@@ -72,14 +72,17 @@ type Storage struct {
 
 // RoundTrip is the open-loop phase: visitor send → stored → agent stream.
 type RoundTrip struct {
-	Rate            float64 `json:"offered_per_s"`
-	Seconds         float64 `json:"duration_s"`
-	Achieved        float64 `json:"acked_per_s"`
-	Sent            int64   `json:"sent"`
-	Acked           int64   `json:"acked"`
-	SendErrors      int64   `json:"send_errors"`
-	Received        int64   `json:"received_by_agents"`
-	Redelivered     int64   `json:"redelivered"`
+	Rate        float64 `json:"offered_per_s"`
+	Seconds     float64 `json:"duration_s"`
+	Achieved    float64 `json:"acked_per_s"`
+	Sent        int64   `json:"sent"`
+	Acked       int64   `json:"acked"`
+	SendErrors  int64   `json:"send_errors"`
+	Received    int64   `json:"received_by_agents"`
+	Redelivered int64   `json:"redelivered"`
+	// Sends the client resent after losing its connection whose first
+	// copy had been stored: acknowledged as duplicates, stored once.
+	ResentStored    int64   `json:"resent_found_stored,omitempty"`
 	AgentReconnects int64   `json:"agent_reconnects"`
 	Latency         Dist    `json:"send_to_agent"`
 	Ack             Dist    `json:"send_to_ack"`
@@ -339,12 +342,38 @@ func (r *Result) print(w io.Writer) {
 	p("")
 	if cn := r.CrossNode; cn.Status == "ran" {
 		p("(j) Cross-node round trip on PostgreSQL + NATS, %d shoppers on node A, open loop at %.0f msgs/s for %gs each", cn.Visitors, cn.OneNode.Rate, cn.OneNode.Seconds)
+		p("    bus: %s", cn.Bus)
 		p("    %-16s %8s %8s %8s %8s %8s   %s", "latency, ms", "p50", "p90", "p99", "p99.9", "max", "target")
 		dist("agents on A", cn.OneNode.Latency, "")
 		dist("agents on B", cn.TwoNodes.Latency, "added p99 ≤ 2")
-		p("    added p99 %.2f ms; acked %d + %d, reached agents %d + %d; lost %d, duplicates %d, gaps %d, undelivered %d",
-			cn.AddedP99, cn.OneNode.Acked, cn.TwoNodes.Acked, cn.OneNode.Received, cn.TwoNodes.Received,
-			cn.Verify.Lost, cn.Verify.Duplicates, cn.Verify.Gaps, cn.Verify.Undelivered)
+		nr := cn.Restart
+		if nr != nil && nr.Status == "ran" {
+			dist("NATS restart", nr.Flow.Latency, "the whole flow, outage included")
+		}
+		p("    added p99 %.2f ms; acked %d + %d, reached agents %d + %d", cn.AddedP99, cn.OneNode.Acked, cn.TwoNodes.Acked, cn.OneNode.Received, cn.TwoNodes.Received)
+		if nr != nil && nr.Status == "ran" {
+			f := nr.Flow
+			p("    NATS restart: shoppers on A, agents on B, %gs at %.0f msgs/s; the server stopped %.1fs in, started again on the same port %.2fs later",
+				f.Seconds, f.Rate, nr.StoppedAtSecs, nr.DownSecs)
+			p("      clients sent away %s after the stop; refused while the nodes had no bus: %d connections, %d sends (resent after reconnecting)",
+				secsOr(nr.SentAwaySecs, "not all"), nr.RefusedConns, nr.RefusedSends)
+			first := "never"
+			if nr.Resumed {
+				first = secsOr(nr.FirstDeliverySecs, "")
+			}
+			p("      after the restart: first message across nodes %s, latency normal again for 9 in 10 messages %s (p90 of each 0.5 s ≤ %.2f ms, the p99 above), every client back %s",
+				first, secsOr(nr.NormalSecs, "not within the flow"), nr.NormalLimit, secsOr(nr.AllBackSecs, "not within a minute"))
+			p("      reconnects: visitors %d (%d streams), agents %d (%d streams); acked %d, reached agents %d, send errors %d, resent and found stored %d, frames redelivered %d",
+				nr.VisitorReconnects, cn.Visitors, nr.AgentReconnects, nr.Clients-cn.Visitors, f.Acked, f.Received, f.SendErrors, f.ResentStored, f.Redelivered)
+		} else if nr != nil {
+			p("    NATS restart: %s", nr.Status)
+		}
+		scope := "whole phase"
+		if nr != nil && nr.Status == "ran" {
+			scope += ", the restart included"
+		}
+		p("    %s: lost %d, duplicates %d, gaps %d, unexpected %d, undelivered %d   target 0", scope,
+			cn.Verify.Lost, cn.Verify.Duplicates, cn.Verify.Gaps, cn.Verify.Unexpected, cn.Verify.Undelivered)
 	} else {
 		p("Cross-node round trip: %s", cn.Status)
 	}
@@ -355,6 +384,14 @@ func (r *Result) print(w io.Writer) {
 	for _, n := range r.Notes {
 		p("Note: %s", n)
 	}
+}
+
+// secsOr formats seconds, or says why there are none (a negative value).
+func secsOr(s float64, none string) string {
+	if s < 0 {
+		return none
+	}
+	return fmt.Sprintf("%.2fs", s)
 }
 
 func or(s, alt string) string {

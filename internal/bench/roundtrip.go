@@ -26,6 +26,21 @@ type openState struct {
 	received   atomic.Int64
 	redeliver  atomic.Int64
 	rtt, ack   samples
+	// trace, when set, keeps each receipt's due and arrival time, to tell
+	// when a disturbed flow was back to normal (the NATS restart).
+	trace *receipts
+}
+
+// receipts are messages' due and arrival times, as offsets from run.base.
+type receipts struct {
+	mu       sync.Mutex
+	due, got []time.Duration
+}
+
+func (t *receipts) add(due, got time.Duration) {
+	t.mu.Lock()
+	t.due, t.got = append(t.due, due), append(t.got, got)
+	t.mu.Unlock()
 }
 
 // newOpenState makes a round trip's counters. They exist before any stream
@@ -47,6 +62,7 @@ func (o *openState) due(v, k int) time.Duration {
 // onAgentFrame runs on each agent stream's reading goroutine. Round-trip
 // messages have client ids o<run>-<visitor>-<k>.
 func (r *run) onAgentFrame(f client.Frame) {
+	r.countRefusal(f)
 	if f.T != "msg" || f.M == nil || f.M.From.Kind != "visitor" || !strings.HasPrefix(f.M.CMID, "o") {
 		return
 	}
@@ -72,7 +88,11 @@ func (r *run) onAgentFrame(f client.Frame) {
 		return
 	}
 	o.received.Add(1)
-	o.rtt.add(now.Sub(r.base.Add(o.due(v, k))))
+	due := o.due(v, k)
+	o.rtt.add(now.Sub(r.base.Add(due)))
+	if o.trace != nil {
+		o.trace.add(due, now.Sub(r.base))
+	}
 }
 
 // roundTrips runs the rates [from, to) one after another.
@@ -95,7 +115,7 @@ func (r *run) roundTrip(ctx context.Context, ri int) error {
 	load := startLoad(r.srv)
 	o.start.Store(int64(time.Since(r.base) + 100*time.Millisecond))
 	var wg sync.WaitGroup
-	var acked, failed atomic.Int64
+	var acked, failed, stored atomic.Int64
 	for i := range n {
 		v := r.vis[i]
 		wg.Go(func() {
@@ -113,7 +133,7 @@ func (r *run) roundTrip(ctx context.Context, ri int) error {
 				cmid := fmt.Sprintf("o%d-%d-%d", ri, i, k)
 				v.sent = append(v.sent, cmid)
 				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				_, err := v.s.Send(sctx, v.conv, cmid, "text", body(cmid))
+				ack, err := v.s.Send(sctx, v.conv, cmid, "text", body(cmid))
 				cancel()
 				if err != nil {
 					if ctx.Err() != nil {
@@ -125,6 +145,9 @@ func (r *run) roundTrip(ctx context.Context, ri int) error {
 				}
 				acks = append(acks, time.Since(at))
 				acked.Add(1)
+				if ack.Dup {
+					stored.Add(1)
+				}
 			}
 		})
 	}
@@ -142,7 +165,7 @@ func (r *run) roundTrip(ctx context.Context, ri int) error {
 	rt.Acked, rt.SendErrors = acked.Load(), failed.Load()
 	rt.Sent = rt.Acked + rt.SendErrors
 	rt.Achieved = float64(rt.Acked) / dur.Seconds()
-	rt.Received, rt.Redelivered = o.received.Load(), o.redeliver.Load()
+	rt.Received, rt.Redelivered, rt.ResentStored = o.received.Load(), o.redeliver.Load(), stored.Load()
 	rt.Latency, rt.Ack = o.rtt.dist(), o.ack.dist()
 	rt.ServerCPU, rt.BenchCPU = load.cores()
 	for _, a := range r.agents {

@@ -36,6 +36,9 @@ type run struct {
 
 	open        []*openState // one per rate
 	rateLimited atomic.Int64 // rate_limited answers to sends, all phases
+	// "unavailable" answers while a node cannot serve realtime clients
+	// (its bus or database is out): to sends, and to connections' hellos.
+	refusedSends, refusedConns atomic.Int64
 }
 
 type agentConn struct {
@@ -173,7 +176,23 @@ func (r *run) streamOptions() client.StreamOptions {
 		if f.T == "error" && f.Code == "rate_limited" {
 			r.rateLimited.Add(1)
 		}
+		r.countRefusal(f)
 	}}
+}
+
+// countRefusal counts a node's "unavailable" answers. A refused send
+// carries its client message id; a refused hello carries neither an id
+// nor a conversation (a refused follow has one of them).
+func (r *run) countRefusal(f client.Frame) {
+	if f.T != "error" || f.Code != "unavailable" {
+		return
+	}
+	switch {
+	case f.ID != "":
+		r.refusedSends.Add(1)
+	case f.RID == "" && f.Conv == "":
+		r.refusedConns.Add(1)
+	}
 }
 
 func (r *run) closeStreams() {
