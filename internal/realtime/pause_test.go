@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
