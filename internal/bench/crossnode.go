@@ -125,7 +125,7 @@ func (r *run) crossNodeRun(ctx context.Context) (CrossNode, error) {
 		}
 		defer ns.stop()
 		bus = ns.URL()
-		cn.Bus = "a NATS server in the benchmark's process at " + bus
+		cn.Bus = "a nats-server of the benchmark's own at " + bus
 		if r.cfg.NATSDown <= 0 {
 			cn.Restart.Status = "not run (--nats-down 0)"
 		}
