@@ -9,6 +9,7 @@ import (
 	"tiski/internal/canned"
 	"tiski/internal/chat"
 	"tiski/internal/mail"
+	"tiski/internal/site"
 	"tiski/internal/tag"
 	"tiski/internal/user"
 	"tiski/internal/validate"
@@ -149,19 +150,25 @@ type panelSite struct {
 	Timezone string `json:"timezone"`
 }
 
-func (s *Server) visitorPanel(w http.ResponseWriter, r *http.Request, ar *agentReq) {
+// chatContext reads a conversation the agent may see with its visitor and
+// site: what the visitor panel and canned responses are made of.
+func (s *Server) chatContext(r *http.Request, ar *agentReq) (chat.Conversation, visitor.Visitor, site.Site, error) {
 	ctx := r.Context()
 	c, err := s.Chat.Get(ctx, ar.actor, r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return c, visitor.Visitor{}, site.Site{}, err
 	}
 	v, err := s.Visitors.Get(ctx, c.TenantID, c.VisitorID)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return c, v, site.Site{}, err
 	}
 	st, err := s.Sites.Get(ctx, c.TenantID, c.SiteID)
+	return c, v, st, err
+}
+
+func (s *Server) visitorPanel(w http.ResponseWriter, r *http.Request, ar *agentReq) {
+	ctx := r.Context()
+	c, v, st, err := s.chatContext(r, ar)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -439,17 +446,7 @@ func (s *Server) joinConversation(w http.ResponseWriter, r *http.Request, ar *ag
 
 func (s *Server) cannedFor(w http.ResponseWriter, r *http.Request, ar *agentReq) {
 	ctx := r.Context()
-	c, err := s.Chat.Get(ctx, ar.actor, r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	v, err := s.Visitors.Get(ctx, c.TenantID, c.VisitorID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	st, err := s.Sites.Get(ctx, c.TenantID, c.SiteID)
+	c, v, st, err := s.chatContext(r, ar)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
