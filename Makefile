@@ -4,7 +4,7 @@ BIN := bin/tiski
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 GOFLAGS_BUILD := -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: all build web demo serve test test-unit test-long test-pg test-web test-browser vet fmt-check fuzz clean bench bench-quick
+.PHONY: all build web demo serve test test-unit test-long test-pg test-web test-browser vet fmt-check fuzz clean bench bench-quick bench-browser
 
 all: build
 
@@ -85,9 +85,19 @@ BENCH_FLAGS = --pg '$(BENCH_PG)' $(if $(BENCH_BUS),--bus '$(BENCH_BUS)')
 
 bench: build
 	./$(BIN) bench --size full --json bin/bench-full.json $(BENCH_FLAGS)
+	$(BLOCKING) --runs $(BLOCKING_RUNS) --json bin/bench-blocking.json
 
 bench-quick: build
 	./$(BIN) bench --size quick --json bin/bench-quick.json $(BENCH_FLAGS)
+	$(BLOCKING) --runs 3 --json bin/bench-blocking-quick.json
+
+# Main-thread blocking of the widget and the console in headless Chromium,
+# unthrottled and at 4× CPU slowdown: median and worst of BLOCKING_RUNS
+# runs. Without Chromium it says so loudly and does not fail.
+BLOCKING := node e2e/browser/blocking.mjs
+BLOCKING_RUNS ?= 5
+bench-browser: build
+	$(BLOCKING) --runs $(BLOCKING_RUNS) --json bin/bench-blocking.json
 
 clean:
 	rm -rf bin web/dist/assets web/dist/*.js web/dist/manifest.json

@@ -337,7 +337,7 @@ func (r *Result) print(w io.Writer) {
 		if widget > 0 {
 			p("    widget app and style sheet together: %d gzipped (target ≤ 25000)", widget)
 		}
-		p("    main-thread blocking in Chromium: not measured by this command")
+		p("    main-thread blocking in Chromium: make bench-browser (e2e/browser/blocking.mjs; make bench runs it next)")
 	}
 	p("")
 	if cn := r.CrossNode; cn.Status == "ran" {

@@ -67,10 +67,12 @@ export const isAdmin = computed(() => {
   return r === 'admin' || r === 'owner';
 });
 
+// The server's UTC timestamps compare as plain strings, as localeCompare
+// compared them, without first building a collator for the language.
+const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byActivity = (a: Conversation, b: Conversation) =>
-  (b.last_message_at ?? b.last_activity_at).localeCompare(a.last_message_at ?? a.last_activity_at);
-const byWait = (a: Conversation, b: Conversation) =>
-  (a.queued_at ?? a.created_at).localeCompare(b.queued_at ?? b.created_at);
+  order(b.last_message_at ?? b.last_activity_at, a.last_message_at ?? a.last_activity_at);
+const byWait = (a: Conversation, b: Conversation) => order(a.queued_at ?? a.created_at, b.queued_at ?? b.created_at);
 
 export const myChats = computed(() => {
   const id = me.value?.user.id;

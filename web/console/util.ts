@@ -1,14 +1,27 @@
 // Small formatting helpers.
 import { locale, t } from './i18n';
 
+// A formatter is made once per locale and style: toLocaleTimeString makes
+// a new one each call, which took most of the inbox's first render.
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** Formats iso (or a time in ms) in the console's language; '' if invalid. */
+export function formatDate(iso: string | number | undefined, opts: Intl.DateTimeFormatOptions): string {
+  if (iso === undefined || iso === '') return '';
+  const d = new Date(iso);
+  if (isNaN(+d)) return '';
+  const key = locale() + JSON.stringify(opts);
+  let f = formats.get(key);
+  if (!f) formats.set(key, (f = new Intl.DateTimeFormat(locale(), opts)));
+  return f.format(d);
+}
+
 export function clockTime(iso: string | undefined): string {
-  if (!iso) return '';
-  return new Date(iso).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+  return formatDate(iso, { hour: '2-digit', minute: '2-digit' });
 }
 
 export function dateTime(iso: string | undefined): string {
-  if (!iso) return '';
-  return new Date(iso).toLocaleString(locale(), { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  return formatDate(iso, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
 }
 
 /** "45 s", "3 min", "1 h 5 min" since iso, by now (ms). */
@@ -62,7 +75,7 @@ export function describeUA(ua: string | undefined): string {
 export function localTime(tz: string | undefined, now: number): string {
   if (!tz) return '';
   try {
-    return new Date(now).toLocaleTimeString(locale(), { timeZone: tz, hour: '2-digit', minute: '2-digit' }) + ' (' + tz + ')';
+    return formatDate(now, { timeZone: tz, hour: '2-digit', minute: '2-digit' }) + ' (' + tz + ')';
   } catch {
     return '';
   }

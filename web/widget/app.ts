@@ -587,9 +587,17 @@ function renderTyping(): void {
   el.typing.textContent = typingName ? fmt(t.typing, { name: typingName }) : '';
 }
 
+// One formatter per language: toLocaleTimeString makes a new one each call.
+let clock: Intl.DateTimeFormat | null = null;
+let clockLang = '';
 function time(iso: string): string {
   const d = new Date(iso);
-  return isNaN(+d) ? '' : d.toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' });
+  if (isNaN(+d)) return '';
+  if (!clock || clockLang !== lang) {
+    clock = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
+    clockLang = lang;
+  }
+  return clock.format(d);
 }
 
 function renderMessages(): void {

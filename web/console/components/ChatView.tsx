@@ -4,9 +4,9 @@ import { Icon } from './Icon';
 import {
   closeConversation, convs, dropPending, isSupervisor, me, messages, pending, selected, take, typing, userName, visitorName, visitorRead,
 } from '../store';
-import { locale, t } from '../i18n';
+import { t } from '../i18n';
 import type { Conversation, Msg } from '../types';
-import { clockTime, dateTime, fileSize } from '../util';
+import { clockTime, dateTime, fileSize, formatDate } from '../util';
 import { Avatar } from './Avatar';
 import { Composer } from './Composer';
 import { TransferDialog } from './TransferDialog';
@@ -114,7 +114,7 @@ function MessageList({ c }: { c: Conversation }) {
         lastDay = day;
         return (
           <Fragment key={m.seq}>
-            {sep && <div class="day-sep"><span>{new Date(m.at).toLocaleDateString(locale(), { weekday: 'long', day: 'numeric', month: 'long' })}</span></div>}
+            {sep && <div class="day-sep"><span>{formatDate(m.at, { weekday: 'long', day: 'numeric', month: 'long' })}</span></div>}
             <Message m={m} seen={m.seq === seenSeq} />
           </Fragment>
         );
