@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"tiski/internal/db"
 	"tiski/internal/testsrv"
 )
 
@@ -21,6 +23,12 @@ import (
 // not have to resend what is stored.
 func TestUnavailableAcksInFlightSendsFirst(t *testing.T) {
 	env := testsrv.Start(t, testsrv.Options{})
+	if env.Server.DB.Dialect != db.SQLite {
+		// Holding the one SQLite writer is what keeps the send in flight;
+		// PostgreSQL's several committers would store it at once. The
+		// drain itself is the hub's and the same on every engine.
+		t.Skip("needs SQLite's single writer to hold a send in flight")
+	}
 	ctx := ctxT(t, 20*time.Second)
 	p := newPair(t, ctx, env)
 	wsURL := "ws" + strings.TrimPrefix(env.URL, "http") + "/api/widget/v1/sites/" + env.Site.WidgetKey + "/rt"
@@ -57,6 +65,8 @@ func TestUnavailableAcksInFlightSendsFirst(t *testing.T) {
 
 	// Hold the writer, so that the send below waits to be stored.
 	started, release := make(chan struct{}), make(chan struct{})
+	var released sync.Once
+	t.Cleanup(func() { released.Do(func() { close(release) }) })
 	go env.Server.DB.Write(ctx, func(context.Context, *sql.Tx) error {
 		close(started)
 		<-release
@@ -76,7 +86,7 @@ func TestUnavailableAcksInFlightSendsFirst(t *testing.T) {
 		runtime.Gosched()
 	}
 	env.Server.Hub.SetAvailable(false, 10*time.Second)
-	close(release)
+	released.Do(func() { close(release) })
 	f := next("ack or close", func(f string) bool {
 		return strings.Contains(f, `"t":"ack"`) || strings.HasPrefix(f, "closed: ")
 	})
